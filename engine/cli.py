@@ -1,0 +1,58 @@
+"""The `test-policy` command: one module per subcommand under engine.commands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from engine import __version__
+from engine.errors import UserError
+
+#: Subcommands, in the order `--help` lists them; each is engine.commands.<name>.
+COMMANDS = ("check", "schema")
+
+
+def _load(name: str) -> ModuleType:
+    return importlib.import_module(f"engine.commands.{name}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="test-policy",
+        description="One policy.yaml for test time limits, slow-test patterns and the CI audit.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--policy",
+        default="policy.yaml",
+        metavar="PATH",
+        help="the policy file (default: policy.yaml in the current directory)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = _load(name)
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP,
+                                 parents=[common])
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        code: int = args.run(args)
+    except UserError as exc:
+        print(exc, file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return code

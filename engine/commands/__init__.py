@@ -1,0 +1,1 @@
+"""One module per `test-policy` subcommand: HELP, add_arguments(parser), run(args) -> int."""

@@ -1,0 +1,355 @@
+"""The policy model: what policy.yaml may say, validated and frozen.
+
+Structure and types are checked by pydantic; the rules that span several fields
+(exactly one default category, markers used once, known category names) are
+checked by `cross_field_problems`, which reports each problem with the dotted
+path of the field at fault so the loader can point at its line.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from engine.globs import glob_problem
+
+POLICY_VERSION = 1
+
+#: Markers pytest and its plugins already own: a category must not reuse them.
+BUILTIN_MARKERS = frozenset(
+    {
+        "filterwarnings",
+        "parametrize",
+        "skip",
+        "skipif",
+        "usefixtures",
+        "xfail",
+        "tryfirst",
+        "trylast",
+        "timeout",
+        "xdist_group",
+    }
+)
+
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+\Z")
+CATEGORY_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
+RULE_ID = re.compile(r"[a-z][a-z0-9-]*[a-z0-9]\Z")
+
+
+class PolicyConstraintError(ValueError):
+    """Raised by the model validator; carries (dotted path, message, got, hint) tuples."""
+
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{'.'.join(map(str, p))}: {m}" for p, m, _ in problems))
+
+
+def _check_glob(value: str) -> str:
+    problem = glob_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _check_identifier(value: str) -> str:
+    if not IDENT.match(value) or keyword.iskeyword(value):
+        raise ValueError("must be a Python identifier such as 'slow' or 'db_tests'")
+    return value
+
+
+def _check_marker(value: str) -> str:
+    _check_identifier(value)
+    if value in BUILTIN_MARKERS:
+        raise ValueError(f"'{value}' is a marker pytest or one of its plugins already defines")
+    return value
+
+
+def _check_dotted(value: str) -> str:
+    if not DOTTED.match(value) or any(keyword.iskeyword(p) for p in value.split(".")):
+        raise ValueError("must be a dotted name such as 'time.sleep' or 'requests.get'")
+    return value
+
+
+def _check_category_name(value: str) -> str:
+    if not CATEGORY_NAME.match(value):
+        raise ValueError("a category name is lower case letters, digits and '_', e.g. 'unit'")
+    return value
+
+
+def _check_rule_id(value: str) -> str:
+    if not RULE_ID.match(value):
+        raise ValueError("a rule id is lower case letters, digits and '-', e.g. 'real-sleep'")
+    return value
+
+
+def _check_seconds(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number of seconds")
+    if value <= 0:
+        raise ValueError("must be greater than 0 seconds")
+    return float(value)
+
+
+Glob = Annotated[str, AfterValidator(_check_glob)]
+Identifier = Annotated[str, AfterValidator(_check_identifier)]
+MarkerName = Annotated[str, AfterValidator(_check_marker)]
+DottedName = Annotated[str, AfterValidator(_check_dotted)]
+CategoryName = Annotated[str, AfterValidator(_check_category_name)]
+RuleId = Annotated[str, AfterValidator(_check_rule_id)]
+Seconds = Annotated[float, AfterValidator(_check_seconds)]
+
+
+def _check_workers(value: int | str) -> int | str:
+    if isinstance(value, str) and value != "auto":
+        raise ValueError("must be 'auto' or a number of workers")
+    if isinstance(value, int) and not 1 <= value <= 1024:
+        raise ValueError("must be 'auto' or a number of workers from 1 to 1024")
+    return value
+
+
+Workers = Annotated[int | str, AfterValidator(_check_workers)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Category(_Model):
+    """A test category and its time limit."""
+
+    limit: Seconds = Field(
+        description="Time limit in seconds for one test of this category (pytest-timeout)."
+    )
+    audit_limit: Seconds | None = Field(
+        default=None,
+        description="Threshold the CI audit uses instead of `limit` (defaults to `limit`).",
+    )
+    default: bool = Field(
+        default=False,
+        description="The category of tests that match no path and carry no marker. "
+        "Exactly one category is the default.",
+    )
+    paths: tuple[Glob, ...] = Field(
+        default=(),
+        description="Globs on the test file's path relative to the rootdir "
+        "(`tests/integration/**`). A glob without `/` matches a file name at any depth.",
+    )
+    markers: tuple[MarkerName, ...] = Field(
+        default=(),
+        description="pytest markers that put a test in this category (`slow`). "
+        "They are registered for `--strict-markers`.",
+    )
+    description: str = Field(default="", description="One line shown by `pytest --markers`.")
+
+    @property
+    def threshold(self) -> float:
+        """The limit the CI audit judges this category by."""
+        return self.audit_limit if self.audit_limit is not None else self.limit
+
+
+class Parallel(_Model):
+    """How pytest-xdist runs the suite when the user gave no `-n`."""
+
+    enabled: bool = Field(default=True, description="Run in parallel by default.")
+    workers: Workers = Field(
+        default="auto",
+        description="`auto` (the CPUs this process may use, cgroup quota included) "
+        "or a number of workers.",
+    )
+    dist: Literal["load", "loadscope", "loadfile", "loadgroup", "worksteal"] = Field(
+        default="loadgroup", description="pytest-xdist distribution mode."
+    )
+    groups: dict[Identifier, tuple[Glob, ...]] = Field(
+        default_factory=dict,
+        description="Group name -> globs. Tests in matching files get `xdist_group(name)` "
+        "and so run on one worker under `loadgroup`.",
+    )
+
+
+class Mocks(_Model):
+    """What, found in the same test, shows that a banned call does not really happen."""
+
+    targets: tuple[DottedName, ...] = Field(
+        default=(),
+        description="Patch targets that clear the call: `mock.patch('time.sleep')`, "
+        "`monkeypatch.setattr('time.sleep', ...)`, `patch.object(time, 'sleep')` "
+        "(a target also matches when a module prefix is patched, `pkg.mod.time.sleep`).",
+    )
+    fixtures: tuple[Identifier, ...] = Field(
+        default=(),
+        description="Fixtures that intercept the call when requested (`requests_mock`).",
+    )
+    decorators: tuple[DottedName, ...] = Field(
+        default=(),
+        description="Decorators, or `pytestmark` markers, that intercept the call "
+        "(`responses.activate`, `pytest.mark.vcr`).",
+    )
+
+
+class BannedPattern(_Model):
+    """A slow-test pattern the linter rejects unless it is mocked."""
+
+    id: RuleId = Field(description="Stable rule id; the Semgrep rule is `test-policy.<id>`.")
+    calls: tuple[DottedName, ...] = Field(
+        min_length=1,
+        description="Dotted names of the banned calls, through any import form "
+        "(`import time as t`, `from time import sleep`).",
+    )
+    why: str = Field(min_length=1, description="Why the call makes a test slow.")
+    fix: str = Field(min_length=1, description="What to do instead.")
+    severity: Literal["error", "warning"] = Field(
+        default="error", description="`error` blocks the commit; `warning` only reports."
+    )
+    min_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(
+        default=None,
+        description="Calls whose first argument is a number below this are allowed "
+        "(`asyncio.sleep(0)` yields to the event loop).",
+    )
+    safe_kwargs: tuple[Identifier, ...] = Field(
+        default=(),
+        description="Calls passing any of these keyword arguments are not real "
+        "(`httpx.Client(transport=...)`).",
+    )
+    cleared_by: Mocks = Field(
+        default_factory=Mocks, description="The mocks that clear the call (data, not code)."
+    )
+
+
+class Lint(_Model):
+    """Which files the Semgrep rules scan."""
+
+    paths: tuple[Glob, ...] = Field(
+        default=("tests/**", "test_*.py", "*_test.py", "conftest.py"),
+        description="Globs of test files the rules apply to.",
+    )
+
+
+class Audit(_Model):
+    """CI audit settings."""
+
+    junit_files: dict[Glob, CategoryName] = Field(
+        default_factory=dict,
+        description="JUnit file-name glob -> category, for result files whose tests carry "
+        "no category (a Vitest job's `test-results-frontend.xml`).",
+    )
+
+
+class Policy(_Model):
+    """The whole policy.yaml."""
+
+    version: Literal[1] = Field(description="Format version of this file; always 1.")
+    timeout_method: Literal["signal", "thread"] = Field(
+        default="signal",
+        description="How pytest-timeout stops a test. `signal` fails just the test; "
+        "`thread` kills the process (falls back to `thread` where SIGALRM is missing).",
+    )
+    warn_ratio: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = Field(
+        default=0.8, description="A test over this fraction of its limit is reported as a warning."
+    )
+    categories: dict[CategoryName, Category] = Field(
+        min_length=1, description="Test categories by name."
+    )
+    parallel: Parallel = Field(default_factory=Parallel)
+    banned: tuple[BannedPattern, ...] = Field(
+        default=(), description="Slow-test patterns the generated Semgrep rules reject."
+    )
+    lint: Lint = Field(default_factory=Lint)
+    audit: Audit = Field(default_factory=Audit)
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        title="test-policy-engine policy",
+        json_schema_extra={"$comment": "Generated by `test-policy schema`; do not edit."},
+    )
+
+    @model_validator(mode="after")
+    def _cross_fields(self) -> Policy:
+        problems = cross_field_problems(self)
+        if problems:
+            raise PolicyConstraintError(problems)
+        return self
+
+    @property
+    def default_category(self) -> str:
+        return next(name for name, cat in self.categories.items() if cat.default)
+
+    def marker_owner(self, marker: str) -> str | None:
+        for name, category in self.categories.items():
+            if marker in category.markers:
+                return name
+        return None
+
+
+def cross_field_problems(policy: Policy) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """Problems that span several fields, as (path, message, hint)."""
+    problems: list[tuple[tuple[str | int, ...], str, str]] = []
+    defaults = [name for name, cat in policy.categories.items() if cat.default]
+    if not defaults:
+        problems.append(
+            (
+                ("categories",),
+                "no category is the default (got none with 'default: true')",
+                "mark the category for tests that match no path or marker with 'default: true'",
+            )
+        )
+    for extra in defaults[1:]:
+        problems.append(
+            (
+                ("categories", extra, "default"),
+                f"only one category may be the default (got '{defaults[0]}' and '{extra}')",
+                "remove 'default: true' from all but one category",
+            )
+        )
+    owners: dict[str, str] = {}
+    for name, category in policy.categories.items():
+        for index, marker in enumerate(category.markers):
+            if marker in owners:
+                problems.append(
+                    (
+                        ("categories", name, "markers", index),
+                        f"marker '{marker}' already belongs to category '{owners[marker]}'",
+                        "a marker can put a test in one category only",
+                    )
+                )
+            owners.setdefault(marker, name)
+    for glob, category_name in policy.audit.junit_files.items():
+        if category_name not in policy.categories:
+            problems.append(
+                (
+                    ("audit", "junit_files", glob),
+                    f"unknown category (got {category_name!r})",
+                    "use one of: " + ", ".join(sorted(policy.categories)),
+                )
+            )
+    seen: dict[str, int] = {}
+    for index, pattern in enumerate(policy.banned):
+        if pattern.id in seen:
+            problems.append(
+                (
+                    ("banned", index, "id"),
+                    f"duplicate rule id (got {pattern.id!r}, also at banned.{seen[pattern.id]})",
+                    "rule ids are stable names; give each pattern its own",
+                )
+            )
+        seen.setdefault(pattern.id, index)
+    return problems
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema editors use to complete and check policy.yaml."""
+    schema = Policy.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
