@@ -29,7 +29,7 @@ class Problem:
         text += self.message
         if self.hint:
             text += f"; hint: {self.hint}"
-        return text
+        return _printable(text)
 
 
 class UserError(Exception):
@@ -48,6 +48,13 @@ class UserError(Exception):
 
     def __str__(self) -> str:
         return self.text
+
+
+def _printable(text: str) -> str:
+    """Escape characters that would break the one-line-per-problem promise."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def show(value: object, limit: int = 60) -> str:

@@ -89,8 +89,15 @@ def _compose(text: str, name: str, marks: _Marks, problems: list[Problem]) -> An
         if exc.context:
             what = f"{exc.context}, {what}"
         raise UserError([Problem(name, line, col, "", f"YAML syntax error: {what}")]) from None
-    except yaml.YAMLError as exc:
-        raise UserError([Problem(name, None, None, "", f"YAML error: {exc}")]) from None
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        raise UserError([Problem(name, line, col, "",
+                                 f"control character {exc.character!r} is not allowed in YAML",
+                                 "a policy is a plain text file")]) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - every YAMLError pyyaml raises is above
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError([Problem(name, None, None, "", f"YAML error: {first}")]) from None
     if node is None:
         raise UserError([Problem(name, 1, 1, "", "the policy is empty",
                                  "start from 'test-policy init' or the README's example")])
@@ -263,6 +270,8 @@ def _hint_for(path: PathKey, kind: str) -> str:
         return "a limit is a number of seconds greater than 0, e.g. 1 or 0.5"
     if path and path[-1] == "workers":
         return "use 'auto' or a number of workers such as 4"
+    if path == ("version",):
+        return "this engine reads policy version 1"
     if path and path[-1] == "warn_ratio":
         return "a fraction of the limit, e.g. 0.8 for 80 %"
     return ""

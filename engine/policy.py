@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -118,7 +119,13 @@ def _check_workers(value: int | str) -> int | str:
     return value
 
 
-Workers = Annotated[int | str, AfterValidator(_check_workers)]
+Workers = Annotated[
+    int | str,
+    AfterValidator(_check_workers),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1024}, {"const": "auto"}]}
+    ),
+]
 
 
 class _Model(BaseModel):
