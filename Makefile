@@ -36,7 +36,7 @@ $(TOOLS)/bin/zizmor:
 
 # One pytest run of the whole suite, in parallel under this repository's own policy.yaml.
 test: install tools
-	$(BIN)/ruff check engine tests benchmarks scripts
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

@@ -5,7 +5,6 @@ import time
 import urllib.request
 
 import pytest
-
 from shop.cart import fetch_stock, git_version
 
 

@@ -1,7 +1,6 @@
 import time
 
 import pytest
-
 from shop.cart import Cart, with_retry
 
 
