@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import cast
@@ -71,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     write_rules = rules_writer()
     if write_rules is None:
         print("rules/ not generated: this build has no `test-policy generate`; "
-              "run it once your test-policy-engine has it", file=sys.stderr)
+              "run it once your test-policy-engine has it")
     else:
         for path in write_rules(policy, rules_dir):
             print(f"wrote {path}")

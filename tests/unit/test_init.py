@@ -164,7 +164,7 @@ def test_a_template_placeholder_without_a_value_is_an_error_not_a_blank():
 @pytest.mark.skipif(rules_writer() is not None, reason="this build has `test-policy generate`")
 def test_without_the_generate_command_init_says_rules_were_not_generated(tmp_path, capsys):
     assert init(tmp_path) == 0
-    assert "rules/ not generated" in capsys.readouterr().err
+    assert "rules/ not generated" in capsys.readouterr().out
     assert not (tmp_path / "rules").exists()
 
 
