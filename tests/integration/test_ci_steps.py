@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -179,10 +180,8 @@ def names_in(junit: Path) -> list[str]:
     return [case.get("name", "") for case in ET.parse(junit).iter("testcase")]
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def make_project(root: Path) -> Path:
     """A checkout in miniature: this repository's policy, a few unit and integration tests."""
-    root = tmp_path_factory.mktemp("checkout")
     # Serial: the steps, not pytest-xdist, are under test, and the runs stay within 5 s.
     policy = (ROOT / "policy.yaml").read_text(encoding="utf-8")
     serial = policy.replace("parallel:\n  enabled: true\n", "parallel:\n  enabled: false\n")
@@ -196,6 +195,11 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "tests" / "integration" / "test_boundary.py").write_text(
         "def test_crosses_a_boundary():\n    assert True\n")
     return root
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_project(tmp_path_factory.mktemp("checkout"))
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +257,34 @@ def test_the_audit_step_reads_every_uploaded_file_and_writes_durations(project, 
         assert "No test durations found" not in rerun.stdout
         again += names_in(project / f"test-results-unit-pynext-{group}.xml")
     assert sorted(again) == sorted(UNIT_TESTS)
+
+
+ESTIMATE = re.compile(r"Running group (\d)/2 \(estimated duration: ([0-9.]+)s\)")
+
+
+@pytest.mark.skipif("audit" not in COMMANDS,
+                    reason="`test-policy audit --durations-out` is not merged yet (issue 5)")
+def test_shards_split_by_the_audits_durations_are_balanced(tmp_path):
+    """Recorded times 0.9 ... 0.1 s: the two shards' predicted times differ by less than the
+    longest test, and together they run every test once."""
+    project = make_project(tmp_path)
+    times = dict(zip(UNIT_TESTS, (0.9, 0.7, 0.5, 0.3, 0.2, 0.1), strict=True))
+    cases = "".join(f'<testcase classname="tests.unit.test_units" name="{name}" time="{t}"/>'
+                    for name, t in times.items())
+    (project / "test-results").mkdir()
+    (project / "test-results" / "test-results-unit.xml").write_text(
+        f'<testsuites><testsuite name="pytest" tests="6">{cases}</testsuite></testsuites>')
+    audit = bash(command_of("test-performance-audit", "Audit test durations"), project)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    estimates, ran = {}, []
+    for group in (1, 2):
+        shard = bash(command_of("unit-tests", "Run unit tests (one shard)"), project,
+                     GROUP=str(group), PY="3.x")
+        assert shard.returncode == 0, shard.stdout + shard.stderr
+        found = ESTIMATE.search(shard.stdout)
+        assert found, shard.stdout
+        estimates[group] = float(found.group(2))
+        ran += names_in(project / f"test-results-unit-py3.x-{group}.xml")
+    assert sorted(ran) == sorted(UNIT_TESTS)
+    assert estimates[1] + estimates[2] == pytest.approx(sum(times.values()), abs=0.02)
+    assert abs(estimates[1] - estimates[2]) < max(times.values())
