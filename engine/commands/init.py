@@ -1,0 +1,81 @@
+"""`test-policy init`: a starter policy, pre-commit config and CI workflow for a repository."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import cast
+
+from engine import scaffold
+from engine.errors import UserError
+from engine.files import write_atomic
+from engine.loader import load_policy
+from engine.policy import Policy
+
+HELP = "write a starter policy.yaml, pre-commit config and CI workflow for this repository"
+
+#: Directories never searched for test suites.
+SKIPPED = frozenset({".git", ".venv", "venv", "node_modules", ".tox", ".nox", "build", "dist"})
+
+WriteRules = Callable[[Policy, Path], list[Path]]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dir", default=".", metavar="DIR",
+                        help="the repository to set up (default: the current directory)")
+    parser.add_argument("--force", action="store_true", help="overwrite files that exist")
+
+
+def directories(root: Path) -> list[str]:
+    """Directories up to two levels below `root`, as POSIX paths relative to it."""
+    found = []
+    for first in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in SKIPPED):
+        found.append(first.name)
+        found.extend(f"{first.name}/{second.name}" for second in sorted(first.iterdir())
+                     if second.is_dir())
+    return found
+
+
+def rules_writer() -> WriteRules | None:
+    """`engine.commands.generate.write_rules`, when this build has the generate command."""
+    try:
+        module = importlib.import_module("engine.commands.generate")
+    except ModuleNotFoundError:
+        return None
+    writer = getattr(module, "write_rules", None)
+    return cast(WriteRules, writer) if callable(writer) else None
+
+
+def run(args: argparse.Namespace) -> int:
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise UserError(f"{args.dir}: --dir: no such directory")
+    layout = scaffold.detect_layout(directories(root))
+    files = scaffold.render_all(layout, args.policy)
+    rules_dir = root / "rules"
+    existing = [name for name in files if (root / name).exists()]
+    if rules_dir.is_dir() and any(rules_dir.iterdir()):
+        existing.append("rules/ (not empty)")
+    if existing and not args.force:
+        raise UserError("\n".join(
+            [f"{root / name}: exists; not overwritten (use --force to replace it)"
+             for name in existing]
+        ))
+    for name, text in files.items():
+        write_atomic(root / name, text)
+        print(f"wrote {root / name}")
+    policy = load_policy(root / args.policy)  # what was just written must load
+    write_rules = rules_writer()
+    if write_rules is None:
+        print("rules/ not generated: this build has no `test-policy generate`; "
+              "run it once your test-policy-engine has it")
+    else:
+        for path in write_rules(policy, rules_dir):
+            print(f"wrote {path}")
+    print(f"\nlayout: {layout.describe()}")
+    print("next: `test-policy check` to see what the policy enforces, "
+          "`pre-commit install` to run the hooks on every commit, "
+          "and commit these files to run the workflow in CI.")
+    return 0

@@ -1,0 +1,185 @@
+"""What `test-policy init` writes: a starter policy, a pre-commit config and a CI workflow.
+
+Pure functions: the test layout is detected from a list of directory names, and the files are
+rendered from the templates shipped in `engine/templates/` (`@@name@@` placeholders, since the
+workflow itself is full of `${{ }}`). The command in `engine.commands.init` does the I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+
+#: Where test suites live, in the order they are looked for.
+TEST_ROOTS = ("tests", "test")
+#: Sub-directory names of a test root, by the category they suggest.
+UNIT_DIRS = ("unit", "unit_tests", "unittests")
+INTEGRATION_DIRS = ("integration", "integration_tests", "functional", "component")
+E2E_DIRS = ("e2e", "end_to_end", "acceptance", "system")
+
+#: The Semgrep release the pre-commit hook installs (the newest that installs offline here).
+SEMGREP_VERSION = "1.180.0"
+#: The Python the generated workflow runs on.
+WORKFLOW_PYTHON = "3.13"
+
+#: Actions the workflows use: full commit SHA and its release. Taken from public workflows that
+#: pin these releases; `.github/workflows/ci.yml` uses the same pins (a test keeps them equal).
+ACTIONS: Mapping[str, tuple[str, str]] = {
+    "actions/checkout": ("11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2"),
+    "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"),
+    "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
+    "actions/download-artifact": ("d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
+}
+
+#: The files `init` writes, relative to the target directory (the policy's name may vary).
+PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
+WORKFLOW = ".github/workflows/test-policy.yml"
+
+PLACEHOLDER = re.compile(r"@@([a-z_]+)@@")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The test directories found, by the category they suggest."""
+
+    roots: tuple[str, ...] = ()
+    unit: tuple[str, ...] = ()
+    integration: tuple[str, ...] = ()
+    e2e: tuple[str, ...] = ()
+
+    @property
+    def flat(self) -> bool:
+        """Test roots without any category sub-directory (`tests/test_*.py`)."""
+        return bool(self.roots) and not (self.unit or self.integration or self.e2e)
+
+    def describe(self) -> str:
+        if not self.roots:
+            return "no tests/ or test/ directory"
+        if self.flat:
+            return ", ".join(f"{root}/" for root in self.roots) + " (flat)"
+        return ", ".join(f"{d}/" for d in self.unit + self.integration + self.e2e)
+
+
+def detect_layout(directories: Iterable[str]) -> Layout:
+    """The layout among `directories` (POSIX paths relative to the project root)."""
+    present = set(directories)
+    roots = tuple(root for root in TEST_ROOTS if root in present)
+
+    def found(names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(f"{root}/{name}" for root in roots for name in names
+                     if f"{root}/{name}" in present)
+
+    return Layout(roots=roots, unit=found(UNIT_DIRS), integration=found(INTEGRATION_DIRS),
+                  e2e=found(E2E_DIRS))
+
+
+@dataclass(frozen=True)
+class _Category:
+    name: str
+    limit: int
+    description: str
+    default: bool = False
+    paths: tuple[str, ...] = ()
+    markers: tuple[str, ...] = ()
+
+    def render(self) -> str:
+        lines = [f"  {self.name}:", f"    limit: {self.limit}"]
+        if self.default:
+            lines.append("    default: true")
+        if self.paths:
+            lines.append(f"    paths: {_flow(self.paths)}")
+        if self.markers:
+            lines.append(f"    markers: [{', '.join(self.markers)}]")
+        lines.append(f"    description: {json.dumps(self.description)}")
+        return "\n".join(lines)
+
+
+def _flow(items: Iterable[str]) -> str:
+    """A YAML flow sequence of strings (JSON is valid YAML)."""
+    return "[" + ", ".join(json.dumps(item) for item in items) + "]"
+
+
+def _globs(directories: Iterable[str]) -> tuple[str, ...]:
+    return tuple(f"{d}/**" for d in directories)
+
+
+def categories(layout: Layout) -> list[_Category]:
+    unit_paths = _globs(layout.roots) if layout.flat else _globs(layout.unit)
+    found = [
+        _Category("unit", 1, "fast, isolated tests (1 s)", default=True, paths=unit_paths),
+        _Category("integration", 5, "tests that cross a process or component boundary (5 s)",
+                  paths=_globs(layout.integration), markers=("integration",)),
+    ]
+    if layout.e2e:
+        found.append(_Category("e2e", 30, "end-to-end tests of the running system (30 s)",
+                               paths=_globs(layout.e2e), markers=("e2e",)))
+    found.append(_Category("slow", 30, "tests known to be slow (30 s)", markers=("slow",)))
+    return found
+
+
+def lint_globs(layout: Layout) -> tuple[str, ...]:
+    return _globs(layout.roots or ("tests",)) + ("test_*.py", "*_test.py", "conftest.py")
+
+
+def lint_regex(layout: Layout) -> str:
+    """pre-commit's `files:` regex for the same files as `lint_globs`."""
+    roots = "|".join(re.escape(root) for root in layout.roots or ("tests",))
+    return rf"^(({roots})/.*|(.*/)?(test_[^/]*|[^/]*_test|conftest)\.py)$"
+
+
+def template(name: str) -> str:
+    return (resources.files("engine") / "templates" / name).read_text(encoding="utf-8")
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """Replace every `@@name@@`; a placeholder without a value is a bug, not a blank."""
+    missing = sorted({m for m in PLACEHOLDER.findall(text) if m not in values})
+    if missing:
+        raise KeyError(f"template placeholders without a value: {', '.join(missing)}")
+    return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+
+def pinned(action: str) -> str:
+    sha, version = ACTIONS[action]
+    return f"{action}@{sha} # {version}"
+
+
+def render_policy(layout: Layout) -> str:
+    return fill(template("policy.yaml.tmpl"), {
+        "layout": layout.describe(),
+        "categories": "\n".join(c.render() for c in categories(layout)),
+        "lint_paths": _flow(lint_globs(layout)),
+    })
+
+
+def render_pre_commit(layout: Layout, policy_name: str) -> str:
+    return fill(template("pre-commit-config.yaml.tmpl"), {
+        "policy": policy_name,
+        "policy_regex": re.escape(policy_name),
+        "lint_regex": json.dumps(lint_regex(layout)),
+        "semgrep_version": SEMGREP_VERSION,
+    })
+
+
+def render_workflow(layout: Layout, policy_name: str) -> str:
+    return fill(template("test-policy.yml.tmpl"), {
+        "checkout": pinned("actions/checkout"),
+        "setup_python": pinned("actions/setup-python"),
+        "upload_artifact": pinned("actions/upload-artifact"),
+        "download_artifact": pinned("actions/download-artifact"),
+        "python": WORKFLOW_PYTHON,
+        "policy": policy_name,
+        "test_paths": "".join(f"{root} " for root in layout.roots),
+    })
+
+
+def render_all(layout: Layout, policy_name: str) -> dict[str, str]:
+    """Relative path -> text of every file `init` writes (rules/ apart)."""
+    return {
+        policy_name: render_policy(layout),
+        PRE_COMMIT_CONFIG: render_pre_commit(layout, policy_name),
+        WORKFLOW: render_workflow(layout, policy_name),
+    }

@@ -1,0 +1,180 @@
+"""`test-policy init`: layout detection, the files it writes, and what it refuses to do."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from engine import scaffold
+from engine.categories import Classifier
+from engine.cli import main
+from engine.commands.init import rules_writer
+from engine.loader import load_policy, parse_policy
+
+WRITTEN = ("policy.yaml", ".pre-commit-config.yaml", ".github/workflows/test-policy.yml")
+
+
+def make(root: Path, *dirs: str) -> Path:
+    for d in dirs:
+        (root / d).mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def init(root: Path, *extra: str) -> int:
+    return main(["init", "--dir", str(root), *extra])
+
+
+def category_of(root: Path, relpath: str) -> str:
+    return Classifier(load_policy(root / "policy.yaml")).by_path(relpath).category
+
+
+def test_unit_and_integration_directories_become_path_categories(tmp_path, capsys):
+    make(tmp_path, "tests/unit", "tests/integration")
+    assert init(tmp_path) == 0
+    assert category_of(tmp_path, "tests/unit/test_parse.py") == "unit"
+    assert category_of(tmp_path, "tests/integration/test_db.py") == "integration"
+    assert category_of(tmp_path, "tests/unit/test_disintegration.py") == "unit"
+    assert "layout: tests/unit/, tests/integration/" in capsys.readouterr().out
+
+
+def test_a_singular_test_directory_is_found_and_linted(tmp_path, capsys):
+    make(tmp_path, "test/unit", "test/functional")
+    assert init(tmp_path) == 0
+    capsys.readouterr()
+    policy = load_policy(tmp_path / "policy.yaml")
+    assert policy.categories["unit"].paths == ("test/unit/**",)
+    assert policy.categories["integration"].paths == ("test/functional/**",)
+    assert "test/**" in policy.lint.paths
+
+
+def test_a_flat_tests_directory_puts_every_test_in_unit_unless_marked(tmp_path, capsys):
+    make(tmp_path, "tests")
+    assert init(tmp_path) == 0
+    capsys.readouterr()
+    classifier = Classifier(load_policy(tmp_path / "policy.yaml"))
+    assert classifier.by_path("tests/test_api.py").category == "unit"
+    assert classifier.classify("tests/test_api.py", ["integration"]).category == "integration"
+    assert classifier.classify("tests/test_api.py", ["slow"]).category == "slow"
+
+
+def test_an_e2e_directory_gets_a_30_second_category_of_its_own(tmp_path, capsys):
+    make(tmp_path, "tests/unit", "tests/e2e")
+    assert init(tmp_path) == 0
+    capsys.readouterr()
+    policy = load_policy(tmp_path / "policy.yaml")
+    assert policy.categories["e2e"].limit == 30
+    assert category_of(tmp_path, "tests/e2e/test_checkout_flow.py") == "e2e"
+
+
+def test_a_repository_without_tests_still_gets_a_policy_that_loads(tmp_path, capsys):
+    assert init(tmp_path) == 0
+    assert "no tests/ or test/ directory" in capsys.readouterr().out
+    assert load_policy(tmp_path / "policy.yaml").default_category == "unit"
+
+
+def test_init_says_what_it_wrote(tmp_path, capsys):
+    make(tmp_path, "tests/unit")
+    assert init(tmp_path) == 0
+    out = capsys.readouterr().out
+    for name in WRITTEN:
+        assert (tmp_path / name).is_file()
+        assert f"wrote {tmp_path / name}" in out
+
+
+def test_init_refuses_to_overwrite_and_lists_every_existing_file(tmp_path, capsys):
+    make(tmp_path, "tests/unit", ".github/workflows")
+    (tmp_path / "policy.yaml").write_text("mine\n")
+    (tmp_path / ".github/workflows/test-policy.yml").write_text("mine too\n")
+    assert init(tmp_path) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'policy.yaml'}: exists; not overwritten (use --force" in err
+    assert f"{tmp_path / '.github/workflows/test-policy.yml'}: exists" in err
+    assert (tmp_path / "policy.yaml").read_text() == "mine\n"
+    assert not (tmp_path / ".pre-commit-config.yaml").exists(), "wrote despite refusing"
+
+
+def test_a_non_empty_rules_directory_counts_as_existing(tmp_path, capsys):
+    make(tmp_path, "rules")
+    (tmp_path / "rules" / "custom.yaml").write_text("rules: []\n")
+    assert init(tmp_path) == 2
+    assert "rules/ (not empty)" in capsys.readouterr().err
+
+
+def test_force_replaces_existing_files(tmp_path, capsys):
+    make(tmp_path, "tests/unit")
+    (tmp_path / "policy.yaml").write_text("mine\n")
+    assert init(tmp_path, "--force") == 0
+    capsys.readouterr()
+    assert load_policy(tmp_path / "policy.yaml").categories["unit"].paths == ("tests/unit/**",)
+
+
+def test_a_missing_directory_is_a_usage_error(tmp_path, capsys):
+    assert init(tmp_path / "nowhere") == 2
+    assert "no such directory" in capsys.readouterr().err
+
+
+def test_the_policy_name_given_with_policy_is_the_file_written_and_checked(tmp_path, capsys):
+    make(tmp_path, "tests")
+    assert main(["init", "--dir", str(tmp_path), "--policy", "test-policy.yaml"]) == 0
+    capsys.readouterr()
+    load_policy(tmp_path / "test-policy.yaml")
+    hooks = (tmp_path / ".pre-commit-config.yaml").read_text()
+    assert "generate --check --policy test-policy.yaml" in hooks
+    workflow = (tmp_path / ".github/workflows/test-policy.yml").read_text()
+    assert "audit test-results/ --policy test-policy.yaml" in workflow
+
+
+def test_the_semgrep_hook_scans_the_files_the_policy_lints(tmp_path, capsys):
+    make(tmp_path, "test/unit")
+    assert init(tmp_path) == 0
+    capsys.readouterr()
+    config = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())
+    hook = next(h for r in config["repos"] for h in r["hooks"] if h["id"] == "test-policy-semgrep")
+    files = re.compile(hook["files"])
+    for linted in ("test/unit/test_a.py", "test/helpers.py", "pkg/test_x.py", "conftest.py",
+                   "src/app/thing_test.py"):
+        assert files.search(linted), linted
+    for not_linted in ("src/app/models.py", "tests_helpers.py", "docs/testing.py"):
+        assert not files.search(not_linted), not_linted
+
+
+def test_the_starter_policy_bans_what_this_repositorys_policy_bans(root):
+    text = scaffold.render_policy(scaffold.detect_layout(["tests"]))
+    starter = parse_policy(text.encode(), "starter policy.yaml")
+    assert starter.banned == load_policy(root / "policy.yaml").banned
+
+
+def test_both_workflows_pin_the_same_action_releases(root):
+    """ci.yml and the workflow init writes use one set of pins (scaffold.ACTIONS)."""
+    ci = (root / ".github/workflows/ci.yml").read_text()
+    uses = set(re.findall(r"uses: (\S+ # \S+)", ci))
+    assert uses == {scaffold.pinned(action) for action in scaffold.ACTIONS}
+    for action, (sha, _) in scaffold.ACTIONS.items():
+        assert re.fullmatch(r"[0-9a-f]{40}", sha), action
+
+
+def test_a_template_placeholder_without_a_value_is_an_error_not_a_blank():
+    with pytest.raises(KeyError, match="python"):
+        scaffold.fill("python-version: @@python@@", {})
+
+
+@pytest.mark.skipif(rules_writer() is not None, reason="this build has `test-policy generate`")
+def test_without_the_generate_command_init_says_rules_were_not_generated(tmp_path, capsys):
+    assert init(tmp_path) == 0
+    assert "rules/ not generated" in capsys.readouterr().out
+    assert not (tmp_path / "rules").exists()
+
+
+@pytest.mark.skipif(rules_writer() is None,
+                    reason="`test-policy generate` (engine.commands.generate) is not merged yet")
+def test_init_generates_the_rules_for_the_policy_it_wrote(tmp_path, capsys):
+    make(tmp_path, "tests/unit")
+    assert init(tmp_path) == 0
+    out = capsys.readouterr().out
+    written = sorted((tmp_path / "rules").iterdir())
+    assert written
+    for path in written:
+        assert f"wrote {path}" in out
