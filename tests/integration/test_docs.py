@@ -3,7 +3,9 @@
 A ```console block in README.md or docs/*.md holds `$ command` lines, each followed by
 the output the reader should see (lines with `...` are elisions and are not checked).
 The commands run in a fresh copy of the repository's tracked files, so commands that
-write files (generate, init, schema -o) do not touch the checkout. `make demo` and
+write files (generate, init, schema -o) do not touch the checkout. A block preceded by
+`<!-- docs-test: new-repo DIR... -->` runs in a new git repository holding just those
+directories instead (for `init`, which is meant for another repository). `make demo` and
 `make test` are the exceptions: `make test` is what CI runs, and the demo has its own
 test (tests/integration/test_demo.py).
 """
@@ -31,18 +33,27 @@ def doc_files() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
-def console_commands() -> list[tuple[str, int, str, list[str]]]:
-    """(doc, line, command, expected output lines) for every `$ ` line of every console block."""
+Command = tuple[str, int, str, list[str], tuple[str, ...]]
+NEW_REPO = "<!-- docs-test: new-repo"
+
+
+def console_commands() -> list[Command]:
+    """(doc, line, command, expected output, new-repo dirs) for every `$ ` line of the docs."""
     found = []
     for doc in doc_files():
         lines = doc.read_text().splitlines()
         inside = False
-        current: tuple[str, int, str, list[str]] | None = None
+        new_repo: tuple[str, ...] = ()
+        current: Command | None = None
         for number, line in enumerate(lines, 1):
+            if line.startswith(NEW_REPO):
+                new_repo = tuple(line[len(NEW_REPO):].replace("-->", "").split()) or (".",)
+                continue
             if line.startswith("```"):
                 if inside and current:
                     found.append(current)
                     current = None
+                    new_repo = ()
                 inside = line.strip() == "```console"
                 continue
             if not inside:
@@ -50,7 +61,7 @@ def console_commands() -> list[tuple[str, int, str, list[str]]]:
             if line.startswith("$ "):
                 if current:
                     found.append(current)
-                current = (doc.relative_to(ROOT).as_posix(), number, line[2:], [])
+                current = (doc.relative_to(ROOT).as_posix(), number, line[2:], [], new_repo)
             elif current and line.strip() and "..." not in line:
                 current[3].append(line)
     return found
@@ -82,13 +93,19 @@ def test_the_readme_shows_the_two_commands_and_others_to_run():
     assert len(COMMANDS) >= 1
 
 
-@pytest.mark.parametrize(("doc", "line", "command", "expected"), COMMANDS,
+@pytest.mark.parametrize(("doc", "line", "command", "expected", "new_repo"), COMMANDS,
                          ids=[f"{c[0]}:{c[1]}" for c in COMMANDS])
-def test_each_documented_command_prints_what_the_docs_show(sandbox, doc, line, command,
-                                                           expected):
+def test_each_documented_command_prints_what_the_docs_show(sandbox, tmp_path, doc, line,
+                                                           command, expected, new_repo):
+    cwd = sandbox
+    if new_repo:
+        cwd = tmp_path / "repo"
+        for directory in new_repo:
+            (cwd / directory).mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "init", "-q"], cwd=cwd, check=True)
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    done = subprocess.run(["bash", "-c", command], cwd=sandbox, capture_output=True, text=True,
+    done = subprocess.run(["bash", "-c", command], cwd=cwd, capture_output=True, text=True,
                           env=env, check=False, timeout=60)
     output = done.stdout + done.stderr
     assert "Traceback" not in output, output
