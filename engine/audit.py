@@ -40,7 +40,7 @@ from engine.junit import (
     CATEGORY_PROPERTY,
     LIMIT_PROPERTY,
     REASON_PROPERTY,
-    TestRecord,
+    CaseRecord,
     parse_time,
 )
 from engine.policy import Policy
@@ -104,7 +104,7 @@ def overrides_from_env(env: Mapping[str, str], policy: Policy) -> Overrides:
 class Verdict:
     """One test the report lists."""
 
-    record: TestRecord  # a record of the test (for its name, file and line)
+    record: CaseRecord  # a record of the test (for its name, file and line)
     category: str
     limit: float  # seconds; 0 = no limit
     time: float | None  # merged duration; None when no record had a readable time
@@ -153,7 +153,7 @@ def candidate_paths(classname: str) -> list[str]:
     return ["/".join(parts[:i]) + ".py" for i in range(len(parts), 0, -1) if parts[i - 1]]
 
 
-def node_id(record: TestRecord, is_file: Callable[[str], bool] | None = None) -> str:
+def node_id(record: CaseRecord, is_file: Callable[[str], bool] | None = None) -> str:
     """The pytest node id of a record (`tests/unit/test_x.py::TestC::test_y[p]`).
 
     From xunit1's `file` attribute when present; else the longest dotted prefix
@@ -181,7 +181,7 @@ def node_id(record: TestRecord, is_file: Callable[[str], bool] | None = None) ->
     return "::".join([path, *parts[module_parts:], record.name])
 
 
-def qualified_name(record: TestRecord) -> str:
+def qualified_name(record: CaseRecord) -> str:
     """A name that tells apart two tests of the same name in different files."""
     if record.file:
         where = record.file
@@ -213,7 +213,7 @@ class _Limits:
         found = self.overrides.thresholds.get(category)
         return found if found is not None else self.policy.categories[category].threshold
 
-    def of(self, record: TestRecord) -> tuple[int, float, float]:
+    def of(self, record: CaseRecord) -> tuple[int, float, float]:
         """(category index, limit, warning level) of a record, cached.
 
         With the plugin's properties the file does not matter: few distinct keys.
@@ -233,7 +233,7 @@ class _Limits:
             self.categories.append(name)
         return index
 
-    def _decide(self, record: TestRecord) -> tuple[int, float]:
+    def _decide(self, record: CaseRecord) -> tuple[int, float]:
         recorded = record.prop(CATEGORY_PROPERTY)
         text = record.prop(LIMIT_PROPERTY)
         recorded_limit = parse_time(text) if text is not None else None
@@ -246,7 +246,7 @@ class _Limits:
         category = self._classify(record)
         return self._category_index(category), self.threshold(category)
 
-    def _classify(self, record: TestRecord) -> str:
+    def _classify(self, record: CaseRecord) -> str:
         candidates = [record.file] if record.file else []
         if record.classname:
             candidates += candidate_paths(record.classname)
@@ -316,7 +316,7 @@ class _RowTable:
 
 
 def audit(
-    records: Iterable[TestRecord],
+    records: Iterable[CaseRecord],
     policy: Policy,
     overrides: Overrides | None = None,
     *,
@@ -344,7 +344,7 @@ def audit(
     codes = array("B")
     row_source = array("I")  # result file of the row's first record
     sources: dict[str, int] = {}
-    shown: dict[int, TestRecord] = {}  # rows worth listing -> a record of the test
+    shown: dict[int, CaseRecord] = {}  # rows worth listing -> a record of the test
     raw: dict[int, tuple[str | None, str]] = {}  # rows with an unreadable time
     heap: list[tuple[float, int]] = []  # the slowest rows (with stale entries)
     in_top: set[int] = set()
@@ -479,7 +479,7 @@ def _result(
     lims: array[float],
     flags: array[int],
     codes: array[int],
-    shown: dict[int, TestRecord],
+    shown: dict[int, CaseRecord],
     raw: dict[int, tuple[str | None, str]],
     in_top: set[int],
     per_cat_max: dict[int, int],

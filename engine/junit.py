@@ -47,7 +47,7 @@ _RERUN_TAGS = frozenset({"flakyFailure", "flakyError", "rerunFailure", "rerunErr
 _ROOTS = frozenset({"testsuites", "testsuite"})
 
 
-class TestRecord(NamedTuple):
+class CaseRecord(NamedTuple):
     """One `<testcase>` as written, with the attributes the audit needs.
 
     `time` is the duration in seconds, or None when it could not be read; then
@@ -110,6 +110,11 @@ _PASSED: tuple[Outcome, bool, bool, bool, int] = ("passed", False, False, False,
 class _Refused(Exception):
     """Raised inside an expat handler to stop the parse with a message."""
 
+    def __init__(self, message: str, parser: expat.XMLParserType) -> None:
+        super().__init__(message)
+        self.line = parser.CurrentLineNumber  # where the event being handled starts
+        self.col = parser.CurrentColumnNumber + 1
+
 
 class _Reader:
     """The expat handlers for one file; records collect in `out` between chunks.
@@ -120,7 +125,7 @@ class _Reader:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.out: list[TestRecord] = []
+        self.out: list[CaseRecord] = []
         self.parser = expat.ParserCreate()
         parser = self.parser
         parser.buffer_text = False
@@ -141,16 +146,18 @@ class _Reader:
     # -- refusals -------------------------------------------------------------
     def _doctype(self, *_: Any) -> None:
         raise _Refused("a DOCTYPE is refused: a JUnit file needs none, and its entity "
-                       "declarations are how XML bombs and external entities get in")
+                       "declarations are how XML bombs and external entities get in",
+                       self.parser)
 
     def _entity(self, *_: Any) -> None:
-        raise _Refused("an entity declaration is refused (XML bombs, external entities)")
+        raise _Refused("an entity declaration is refused (XML bombs, external entities)",
+                       self.parser)
 
     # -- elements -------------------------------------------------------------
     def _root(self, name: str, attrs: dict[str, str]) -> None:
         if name not in _ROOTS:
             raise _Refused(f"not a JUnit file: the root element is <{name[:40]}>, "
-                           "expected <testsuites> or <testsuite>")
+                           "expected <testsuites> or <testsuite>", self.parser)
         self.parser.StartElementHandler = self._start
         self._start(name, attrs)
 
@@ -228,7 +235,7 @@ class _Reader:
         path = self.suite_path
         if path is None:
             path = self.suite_path = tuple(self.suites)
-        self.out.append(_new_record(TestRecord, (
+        self.out.append(_new_record(CaseRecord, (
             self.source, path, attrs.get("classname", ""), name, file, line, seconds, raw,
             *self.state, self.pytest, tuple(self.properties) if self.properties else (),
         )))
@@ -237,7 +244,7 @@ class _Reader:
 _new_record = tuple.__new__  # a C call: building NamedTuples without a Python frame
 
 
-def read_junit(path: str | Path, shown_as: str | None = None) -> Iterator[TestRecord]:
+def read_junit(path: str | Path, shown_as: str | None = None) -> Iterator[CaseRecord]:
     """The test records of one JUnit XML file, in file order.
 
     Raises UserError with one located line when the file cannot be read, is not
@@ -262,7 +269,7 @@ def read_junit(path: str | Path, shown_as: str | None = None) -> Iterator[TestRe
                 if start >= 0 and fed - start > MAX_TAG_BYTES:
                     raise _Refused(f"an XML tag longer than {MAX_TAG_BYTES >> 20} MiB "
                                    "(an attribute that large) is refused: no JUnit file "
-                                   "needs one")
+                                   "needs one", parser)
     except OSError as exc:
         raise UserError([Problem(source, None, None, "",
                                  f"cannot read ({exc.strerror or exc})")]) from None
@@ -272,8 +279,7 @@ def read_junit(path: str | Path, shown_as: str | None = None) -> Iterator[TestRe
         raise UserError([Problem(source, exc.lineno, exc.offset + 1, "",
                                  f"malformed XML: {what}", hint)]) from None
     except _Refused as exc:
-        raise UserError([Problem(source, parser.CurrentLineNumber,
-                                 parser.CurrentColumnNumber + 1, "", str(exc))]) from None
+        raise UserError([Problem(source, exc.line, exc.col, "", str(exc))]) from None
     except UnicodeError as exc:
         raise UserError([Problem(source, parser.CurrentLineNumber, None, "",
                                  f"malformed XML: bad text encoding ({exc})")]) from None

@@ -13,7 +13,7 @@ from pathlib import Path
 from engine.audit import AuditResult, audit, overrides_from_env
 from engine.errors import Problem, UserError
 from engine.files import write_atomic
-from engine.junit import TestRecord, read_junit
+from engine.junit import CaseRecord, read_junit
 from engine.loader import load_policy
 from engine.report import FORMATS, github, markdown, render
 
@@ -65,7 +65,7 @@ def result_files(paths: list[str]) -> list[tuple[Path, str]]:
     return found
 
 
-def _records(files: list[tuple[Path, str]], problems: list[Problem]) -> Iterator[TestRecord]:
+def _records(files: list[tuple[Path, str]], problems: list[Problem]) -> Iterator[CaseRecord]:
     for path, shown in files:
         try:
             yield from read_junit(path, shown)
