@@ -66,6 +66,13 @@ def _all_listed(result: AuditResult) -> list[Verdict]:
     return [*result.failures, *result.warnings, *result.unreadable, *result.slowest]
 
 
+def describe_time(verdict: Verdict) -> str:
+    """`0.190s (limit: 1.0s)`: a duration to the millisecond, for the slowest tests."""
+    if verdict.time is None or verdict.kind in ("timed out", "crashed"):
+        return describe(verdict)
+    return f"{verdict.time:.3f}s (limit: {_limit_text(verdict.limit)})"
+
+
 def describe(verdict: Verdict) -> str:
     """`2.3s (limit: 1.0s)`, `timed out after 5.0s (limit: 5.0s)`, `crashed (...)`."""
     limit = verdict.limit
@@ -123,7 +130,7 @@ def text(result: AuditResult, top: int = 0) -> str:
     if top > 0 and result.slowest:
         shown = result.slowest[:top]
         lines += ["", f"SLOWEST {plural(len(shown), 'TEST').upper()}:"]
-        lines += [f"  {names(v)}: {describe(v)} [{v.category}]" for v in shown]
+        lines += [f"  {names(v)}: {describe_time(v)} [{v.category}]" for v in shown]
     return "\n".join(lines) + "\n"
 
 
@@ -200,7 +207,8 @@ def markdown(result: AuditResult, top: int = 10) -> str:
         shown = result.slowest[:top]
         lines += ["", f"### {len(shown)} slowest tests", ""]
         lines += _table(["Test", "Time", "Category"],
-                        [[_code(names(v)), _cell(describe(v)), v.category] for v in shown])
+                        [[_code(names(v)), _cell(describe_time(v)), v.category]
+                         for v in shown])
     return _within_budget(lines)
 
 
