@@ -374,8 +374,7 @@ def audit(
             flag |= F_TIMED_OUT
         if crashed:
             flag |= F_CRASHED
-            if seconds == 0.0:
-                seconds = None  # a crash records 0 s: not a duration
+            seconds = None  # the controller's 0 or 0.001 s: not the test's duration
         if source is not last_source:
             last_source = source
             source_index = sources.setdefault(source, len(sources))
