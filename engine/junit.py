@@ -135,6 +135,7 @@ class _Reader:
         parser.EndElementHandler = self._end
         self.suites: list[str] = []
         self.suite_files: list[str | None] = []
+        self.suite_file: str | None = None  # the innermost suite's `file`, inherited
         self.suite_path: tuple[str, ...] | None = ()
         self.pytest = False  # inside a suite pytest wrote: its `line` is 0-based
         self.case: dict[str, str] | None = None
@@ -176,8 +177,8 @@ class _Reader:
             elif name == "testsuite":
                 suite = attrs.get("name", "")
                 self.suites.append(suite)
-                self.suite_files.append(attrs.get("file") or
-                                        (self.suite_files[-1] if self.suite_files else None))
+                self.suite_files.append(self.suite_file)
+                self.suite_file = attrs.get("file") or self.suite_file
                 self.suite_path = None
                 if len(self.suites) == 1:
                     self.pytest = suite == "pytest"
@@ -208,14 +209,14 @@ class _Reader:
                 self.case = None
         elif name == "testsuite" and self.suites and self.case is None:
             self.suites.pop()
-            self.suite_files.pop()
+            self.suite_file = self.suite_files.pop()
             self.suite_path = None
 
     def _emit(self, attrs: dict[str, str]) -> None:
         name = attrs.get("name", "")
         if "@" in name:
             name = strip_group(name)
-        file = attrs.get("file") or (self.suite_files[-1] if self.suite_files else None)
+        file = attrs.get("file") or self.suite_file
         line: int | None = None
         text = attrs.get("line")
         if text is not None and text.isdigit() and len(text) < 10:

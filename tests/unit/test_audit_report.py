@@ -177,3 +177,27 @@ def test_json_lists_every_verdict():
                                                      "test_websocket_reconnection"]
     assert data["failures"][0]["limit"] == 1.0
     assert data["categories"]["integration"]["over_limit"] == 1
+
+
+def test_the_readme_shows_what_the_audit_prints(root):
+    readme = (root / "README.md").read_text()
+    section = readme[readme.index("## CI: the timing audit"):]
+    shown = section[section.index("```\n=== TEST") + 4:section.index("```\n\n- Failures")]
+    records = [
+        rec("test_hangs", "tests.integration.test_ws", 5.0, timed_out=True),
+        rec("test_lost", time=0.0, crashed=True),
+        rec("test_batch_aggregator_full_cycle", time=2.3),
+        rec("test_websocket_reconnection", "tests.integration.test_ws", 6.1),
+        rec("test_detector_client_retry", time=0.96),
+        rec("math > adds", "src/math.test.ts", None, raw="0,160",
+            source="test-results/frontend.xml"),
+    ]
+    policy = parse_policy(b"""
+version: 1
+categories:
+  unit: {limit: 1, default: true, paths: ["tests/unit/**"]}
+  integration: {limit: 5, paths: ["tests/integration/**"]}
+audit:
+  junit_files: {"frontend*.xml": integration}
+""", "policy.yaml")
+    assert text(audit(records, policy), top=2) == shown
