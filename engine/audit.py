@@ -216,15 +216,28 @@ class _Limits:
     def of(self, record: CaseRecord) -> tuple[int, float, float]:
         """(category index, limit, warning level) of a record, cached.
 
-        With the plugin's properties the file does not matter: few distinct keys.
+        Records with complete plugin properties are cached on those alone (few
+        distinct keys); the others on what classifies them.
         """
-        key: object = record.properties or (record.source, record.classname, record.file)
+        props = record.properties
+        if props:
+            found = self.cache.get(props)
+            if found is None:
+                decided = self._from_properties(record)
+                if decided is not None:
+                    found = self.cache[props] = self._entry(*decided)
+            if found is not None:
+                return found
+        key = (record.source, record.classname, record.file)
         found = self.cache.get(key)
         if found is None:
-            category, limit = self._decide(record)
-            found = (category, limit, limit * self.warn_ratio if limit > 0 else math.inf)
+            category = self._classify(record)
+            found = self._entry(self._category_index(category), self.threshold(category))
             self.cache[key] = found
         return found
+
+    def _entry(self, category: int, limit: float) -> tuple[int, float, float]:
+        return category, limit, limit * self.warn_ratio if limit > 0 else math.inf
 
     def _category_index(self, name: str) -> int:
         index = self.index.get(name)
@@ -233,18 +246,17 @@ class _Limits:
             self.categories.append(name)
         return index
 
-    def _decide(self, record: CaseRecord) -> tuple[int, float]:
+    def _from_properties(self, record: CaseRecord) -> tuple[int, float] | None:
         recorded = record.prop(CATEGORY_PROPERTY)
         text = record.prop(LIMIT_PROPERTY)
         recorded_limit = parse_time(text) if text is not None else None
-        if recorded and recorded_limit is not None:
-            if record.prop(REASON_PROPERTY) == EXPLICIT_REASON:
-                return self._category_index(recorded), recorded_limit
-            if recorded in self.policy.categories:
-                return self._category_index(recorded), self.threshold(recorded)
+        if not recorded or recorded_limit is None:
+            return None
+        if record.prop(REASON_PROPERTY) == EXPLICIT_REASON:
             return self._category_index(recorded), recorded_limit
-        category = self._classify(record)
-        return self._category_index(category), self.threshold(category)
+        if recorded in self.policy.categories:
+            return self._category_index(recorded), self.threshold(recorded)
+        return self._category_index(recorded), recorded_limit
 
     def _classify(self, record: CaseRecord) -> str:
         candidates = [record.file] if record.file else []

@@ -271,3 +271,12 @@ def test_a_node_id_uses_the_module_file_found_on_disk():
 def test_an_empty_run_audits_clean():
     result = audit([], POLICY)
     assert (result.tests, result.failures, result.slowest) == (0, [], [])
+
+
+def test_incomplete_plugin_properties_fall_back_to_each_tests_own_path():
+    partial = (("test_policy.reason", "default"),)
+    records = [rec("a", "tests.integration.test_i", time=4.5, props=partial),
+               rec("b", "tests.unit.test_u", time=4.5, props=partial)]
+    result = audit(records, POLICY)
+    assert [(v.record.name, v.category) for v in result.warnings] == [("a", "integration")]
+    assert [(v.record.name, v.category) for v in result.failures] == [("b", "unit")]
