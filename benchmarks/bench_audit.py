@@ -2,6 +2,7 @@
 
 Compares, each in a fresh subprocess (wall time and peak RSS from os.wait4):
   bare        a bare pyexpat pass reading the same attributes (start-element handler only)
+  bare+ends   the same with an end-element handler (for reference)
   audit       `python -m engine audit FILE` (the whole command: start-up, policy, report)
   audit-work  the same audit in-process, timed from after the policy is loaded
   junitparser the same file through junitparser (whole-tree parse), the peer
@@ -47,6 +48,15 @@ with open(sys.argv[1], "rb") as handle:
     parser.ParseFile(handle)
 print(count, time.perf_counter() - start)
 """
+
+# The same pass with an end-element handler: the least any reader needs to know
+# where a <testcase> ends (and so which failure belongs to it). For reference.
+BARE_ENDS = BARE.replace(
+    "parser.StartElementHandler = on_start",
+    "parser.StartElementHandler = on_start\n"
+    "def on_end(name):\n    if name == 'testcase':\n        pass\n"
+    "parser.EndElementHandler = on_end",
+)
 
 AUDIT = r"""
 import sys, time
@@ -142,6 +152,7 @@ def main() -> int:
         print(f"file: {args.cases:,} test cases, {path.stat().st_size / 1e6:.1f} MB")
         commands = {
             "bare": [python, "-c", BARE, str(path)],
+            "bare+ends": [python, "-c", BARE_ENDS, str(path)],
             "audit": [python, "-m", "engine", "audit", "--policy", "policy.yaml",
                       "--top", "10", str(path)],
             "audit-work": [python, "-c", AUDIT, str(path)],

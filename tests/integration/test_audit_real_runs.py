@@ -187,6 +187,7 @@ def test_python_m_engine_audit_reads_a_results_directory(project):
     assert "All 4 tests within 80% of their thresholds." in done.stdout
 
 
+@pytest.mark.slow  # three pytest runs
 def test_durations_out_holds_the_node_ids_pytest_split_uses(project, capsys):
     project.runpytest_subprocess(*NO_PLUGIN, "--junit-xml=test-results/unit.xml")
     audit(capsys, "--durations-out", ".test_durations", "test-results")
