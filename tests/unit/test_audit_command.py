@@ -52,11 +52,25 @@ def test_warnings_exit_0_unless_fail_on_warning(project, capsys):
     assert main(["audit", "--fail-on-warning", "test-results"]) == 1
 
 
-def test_an_unreadable_time_fails_only_with_fail_on_warning(project, capsys):
-    (project / "test-results/a.xml").write_text(junit(("tests.unit.test_a", "t1", "0,160")))
+@pytest.mark.parametrize(("attribute", "shown"), [
+    ('time="1,234.5"', 'unreadable time "1,234.5"'),
+    ('time="0,160"', 'unreadable time "0,160"'),
+    ('time=""', 'unreadable time ""'),
+    ('time="NaN"', 'unreadable time "NaN"'),
+    ('time="-0.5"', 'unreadable time "-0.5"'),
+    ('time="80.803us"', 'unreadable time "80.803us"'),
+    ("", "no time attribute"),
+])
+def test_an_unreadable_time_is_reported_and_fails_only_with_fail_on_warning(
+        project, capsys, attribute, shown):
+    (project / "test-results/a.xml").write_text(
+        f'<testsuite><testcase classname="tests.unit.test_a" name="t1" {attribute}/>'
+        '<testcase classname="tests.unit.test_a" name="t2" time="0.5"/></testsuite>')
     assert main(["audit", "test-results"]) == 0
+    out = capsys.readouterr().out
+    assert f"UNREADABLE TIMES (not audited):\n  t1: {shown} in test-results/a.xml [unit]\n" in out
+    assert out.endswith("Summary: 0 failures, 0 warnings, 1 unreadable time\n")
     assert main(["audit", "--fail-on-warning", "test-results"]) == 1
-    assert 'unreadable time "0,160" in test-results/a.xml' in capsys.readouterr().out
 
 
 def test_a_result_file_glob_puts_frontend_tests_in_their_category(project, capsys):
