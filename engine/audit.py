@@ -182,13 +182,15 @@ def node_id(record: CaseRecord, is_file: Callable[[str], bool] | None = None) ->
 
 
 def qualified_name(record: CaseRecord) -> str:
-    """A name that tells apart two tests of the same name in different files."""
+    """A name that tells apart two tests of the same name in different files.
+
+    pytest tests get their node id (`tests/unit/test_a.py::TestC::test_x`),
+    other runners' tests their file or classname.
+    """
+    if record.from_pytest and record.classname:
+        return node_id(record)
     if record.file:
-        where = record.file
-        prefix = record.file[:-3].replace("/", ".") + "." if record.file.endswith(".py") else ""
-        if prefix and record.classname.startswith(prefix):
-            where += "::" + record.classname[len(prefix):].replace(".", "::")
-        return f"{where}::{record.name}"
+        return f"{record.file}::{record.name}"
     if record.classname and record.classname != record.name:
         return f"{record.classname}::{record.name}"
     if record.suite and record.suite[-1]:

@@ -88,7 +88,7 @@ def test_tests_of_the_same_name_in_different_files_are_told_apart():
                    file="tests/unit/test_b.py"),
                rec("test_other", time=1.1)]
     report = text(audit(records, POLICY))
-    assert "  tests.unit.test_a::test_retry: 1.5s (limit: 1.0s) [unit]\n" in report
+    assert "  tests/unit/test_a.py::test_retry: 1.5s (limit: 1.0s) [unit]\n" in report
     assert "  tests/unit/test_b.py::TestClient::test_retry: 1.2s" in report
     assert "  test_other: 1.1s" in report
 
