@@ -375,6 +375,8 @@ def audit(
         if codes[row] == OK and row not in in_top and row not in cat_best:
             shown.pop(row, None)
 
+    # The hot path, once per <testcase>: locals and flat arrays, no calls but the
+    # table's unless the record is worth a closer look.
     for record in records:
         count += 1
         (source, _, classname, name, file, _, seconds, _, _, timed_out, crashed,
@@ -427,9 +429,7 @@ def audit(
                     raw[row] = (record.raw_time, source)
         elif codes[row] != OK:
             codes[row] = OK
-        if time < 0:
-            pass
-        else:
+        if time >= 0:
             while cat >= len(cat_best):
                 cat_best.append(-1)
             best = cat_best[cat]
