@@ -104,7 +104,7 @@ STEPS: dict[str, tuple[str, str | Callable[[], None]]] = {
     "python -m pip install -e .": (EQUIVALENT, installs_the_test_extra),
     "make tools": (EQUIVALENT, builds_the_tools),
     "pre-commit run --all-files --show-diff-on-failure": (EQUIVALENT, runs_pre_commit),
-    'python -m pytest tests/unit --splits 2 --group "$GROUP" '
+    'python -m pytest tests/unit --splits 2 --group "$GROUP" --splitting-algorithm least_duration '
     '--junit-xml="test-results-unit-py$PY-$GROUP.xml" --durations=20':
         (SANDBOX, "test_the_sharded_unit_step_runs_every_test_exactly_once"),
     'PATH="$PWD/.tools/bin:$PATH" python -m pytest tests/integration '

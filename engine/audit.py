@@ -1,0 +1,551 @@
+"""The timing audit as a pure function: test records + policy + overrides -> verdicts.
+
+Where each test's limit comes from (the README's precedence list):
+1. a test with its own `@pytest.mark.timeout(N)` (recorded by the plugin as
+   `test_policy.reason = "explicit timeout"`) is judged by that recorded limit;
+   0 means no limit;
+2. `<CATEGORY>_TEST_THRESHOLD` from the environment, for the test's category;
+3. the category's `audit_limit`, else its `limit`, in the policy;
+4. a recorded category the policy does not know keeps its recorded limit.
+
+The test's category: the plugin's `test_policy.category` property; else the
+policy's path globs on the test's file (the `file` attribute, a path-like
+classname, or a dotted classname turned into candidate paths,
+`tests.unit.test_batch` -> `tests/unit/test_batch.py`); else the policy's
+`audit.junit_files` globs on the result file's name; else the default category.
+
+A test recorded more than once is judged once: within one result file a
+teardown error (pytest writes it as a second `<testcase>` with the teardown's
+time) adds its time to the test's; any other repeat (reruns, shards, the same
+file twice) counts once with its longest time; outcomes, timeouts and crashes
+accumulate, and the larger limit applies.
+
+Memory: one compact row per distinct test (a hash of its id, its time, its
+category and its verdict), plus the records of the tests that get listed.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from array import array
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from engine.categories import Classifier
+from engine.errors import Problem, UserError, show
+from engine.globs import first_match
+from engine.junit import (
+    CATEGORY_PROPERTY,
+    LIMIT_PROPERTY,
+    REASON_PROPERTY,
+    CaseRecord,
+    parse_time,
+)
+from engine.policy import Policy
+
+Kind = Literal["ok", "warning", "unreadable", "over", "timed out", "crashed"]
+
+# Verdict codes, in order of severity (a repeated test keeps the worst).
+OK, WARNING, UNREADABLE, OVER, TIMED_OUT, CRASHED = range(6)
+KINDS: tuple[Kind, ...] = ("ok", "warning", "unreadable", "over", "timed out", "crashed")
+# Flags a test accumulates over its records.
+F_UNREADABLE, F_TIMED_OUT, F_CRASHED = 1, 2, 4
+
+WARN_VARIABLE = "WARN_THRESHOLD_PERCENT"
+THRESHOLD_SUFFIX = "_TEST_THRESHOLD"
+EXPLICIT_REASON = "explicit timeout"
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """CI overrides of the policy, from the environment."""
+
+    thresholds: Mapping[str, float] = field(default_factory=dict)  # category -> seconds
+    warn_ratio: float | None = None
+
+
+#: The smallest duration written by --durations-out (see there).
+MIN_DURATION = 0.001
+
+
+def overrides_from_env(env: Mapping[str, str], policy: Policy) -> Overrides:
+    """`<CATEGORY>_TEST_THRESHOLD` (seconds) and `WARN_THRESHOLD_PERCENT`.
+
+    A malformed value is a UserError naming the variable.
+    """
+    problems: list[Problem] = []
+    thresholds: dict[str, float] = {}
+    for category in policy.categories:
+        variable = category.upper() + THRESHOLD_SUFFIX
+        text = env.get(variable)
+        if text is None:
+            continue
+        value = parse_time(text.strip())
+        if value is None or value <= 0:
+            problems.append(Problem(f"${variable}", None, None, "",
+                                    f"must be a number of seconds > 0 (got {show(text)})",
+                                    "write it like '1.0'"))
+        else:
+            thresholds[category] = value
+    ratio: float | None = None
+    text = env.get(WARN_VARIABLE)
+    if text is not None:
+        percent = parse_time(text.strip())
+        if percent is None or not 0 < percent <= 100:
+            problems.append(Problem(f"${WARN_VARIABLE}", None, None, "",
+                                    f"must be a percentage above 0 and at most 100 "
+                                    f"(got {show(text)})", "write it like '80'"))
+        else:
+            ratio = percent / 100
+    if problems:
+        raise UserError(problems)
+    return Overrides(thresholds, ratio)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One test the report lists."""
+
+    record: CaseRecord  # a record of the test (for its name, file and line)
+    category: str
+    limit: float  # seconds; 0 = no limit
+    time: float | None  # merged duration; None when no record had a readable time
+    kind: Kind
+    raw_time: str | None = None  # the unreadable text (None: missing attribute)
+    raw_source: str = ""  # the result file holding the unreadable time
+
+    @property
+    def ratio(self) -> float:
+        """Time over limit; killed tests rank first."""
+        if self.kind in ("timed out", "crashed"):
+            return math.inf
+        if self.time is None or self.limit <= 0:
+            return 0.0
+        return self.time / self.limit
+
+
+@dataclass
+class CategoryStats:
+    tests: int = 0
+    total: float = 0.0
+    slowest: Verdict | None = None
+    over: int = 0  # failures: over the limit, timed out or crashed
+    near: int = 0  # warnings
+    unreadable: int = 0
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    warn_ratio: float
+    failures: list[Verdict]  # worst first
+    warnings: list[Verdict]  # worst first
+    unreadable: list[Verdict]  # tests with an unreadable time, in reading order
+    slowest: list[Verdict]  # longest first
+    categories: dict[str, CategoryStats]
+    tests: int  # distinct tests
+    records: int  # <testcase> elements read
+    durations: dict[str, float] | None = None  # node id -> seconds, when asked for
+
+
+def candidate_paths(classname: str) -> list[str]:
+    """Files a pytest dotted classname may come from, longest first."""
+    if "/" in classname or "\\" in classname:
+        return [classname.replace("\\", "/")]
+    parts = classname.split(".")
+    return ["/".join(parts[:i]) + ".py" for i in range(len(parts), 0, -1) if parts[i - 1]]
+
+
+def node_id(record: CaseRecord, is_file: Callable[[str], bool] | None = None) -> str:
+    """The pytest node id of a record (`tests/unit/test_x.py::TestC::test_y[p]`).
+
+    From xunit1's `file` attribute when present; else the longest dotted prefix
+    of the classname that `is_file` accepts as a module; else the classname's
+    trailing parts that start with an upper-case letter are taken as classes.
+    """
+    parts = record.classname.split(".")
+    module_parts: int | None = None
+    if record.file and record.file.endswith(".py"):
+        module = record.file[:-3].replace("/", ".")
+        if record.classname == module or record.classname.startswith(module + "."):
+            module_parts = module.count(".") + 1
+        path = record.file
+    if module_parts is None:
+        if is_file is not None:
+            for i in range(len(parts), 0, -1):
+                if is_file("/".join(parts[:i]) + ".py"):
+                    module_parts = i
+                    break
+        if module_parts is None:
+            module_parts = len(parts)
+            while module_parts > 1 and parts[module_parts - 1][:1].isupper():
+                module_parts -= 1
+        path = "/".join(parts[:module_parts]) + ".py"
+    return "::".join([path, *parts[module_parts:], record.name])
+
+
+def qualified_name(record: CaseRecord) -> str:
+    """A name that tells apart two tests of the same name in different files.
+
+    pytest tests get their node id (`tests/unit/test_a.py::TestC::test_x`),
+    other runners' tests their file or classname.
+    """
+    if record.from_pytest and record.classname:
+        return node_id(record)
+    if record.file:
+        return f"{record.file}::{record.name}"
+    if record.classname and record.classname != record.name:
+        return f"{record.classname}::{record.name}"
+    if record.suite and record.suite[-1]:
+        return f"{record.suite[-1]}::{record.name}"
+    return record.name
+
+
+class _Limits:
+    """Category and limit of a record, cached on what decides them."""
+
+    def __init__(self, policy: Policy, overrides: Overrides, categories: list[str],
+                 warn_ratio: float) -> None:
+        self.warn_ratio = warn_ratio
+        self.policy = policy
+        self.overrides = overrides
+        self.classifier = Classifier(policy)
+        self.index = {name: i for i, name in enumerate(categories)}
+        self.categories = categories
+        self.cache: dict[object, tuple[int, float, float]] = {}
+
+    def threshold(self, category: str) -> float:
+        found = self.overrides.thresholds.get(category)
+        return found if found is not None else self.policy.categories[category].threshold
+
+    def of(self, record: CaseRecord) -> tuple[int, float, float]:
+        """(category index, limit, warning level) of a record, cached.
+
+        Records with complete plugin properties are cached on those alone (few
+        distinct keys); the others on what classifies them.
+        """
+        props = record.properties
+        if props:
+            found = self.cache.get(props)
+            if found is None:
+                decided = self._from_properties(record)
+                if decided is not None:
+                    found = self.cache[props] = self._entry(*decided)
+            if found is not None:
+                return found
+        key = (record.source, record.classname, record.file)
+        found = self.cache.get(key)
+        if found is None:
+            category = self._classify(record)
+            found = self._entry(self._category_index(category), self.threshold(category))
+            self.cache[key] = found
+        return found
+
+    def _entry(self, category: int, limit: float) -> tuple[int, float, float]:
+        return category, limit, limit * self.warn_ratio if limit > 0 else math.inf
+
+    def _category_index(self, name: str) -> int:
+        index = self.index.get(name)
+        if index is None:
+            index = self.index[name] = len(self.categories)
+            self.categories.append(name)
+        return index
+
+    def _from_properties(self, record: CaseRecord) -> tuple[int, float] | None:
+        recorded = record.prop(CATEGORY_PROPERTY)
+        text = record.prop(LIMIT_PROPERTY)
+        recorded_limit = parse_time(text) if text is not None else None
+        if not recorded or recorded_limit is None:
+            return None
+        if record.prop(REASON_PROPERTY) == EXPLICIT_REASON:
+            return self._category_index(recorded), recorded_limit
+        if recorded in self.policy.categories:
+            return self._category_index(recorded), self.threshold(recorded)
+        return self._category_index(recorded), recorded_limit
+
+    def _classify(self, record: CaseRecord) -> str:
+        candidates = [record.file] if record.file else []
+        if record.classname:
+            candidates += candidate_paths(record.classname)
+        for path in candidates:
+            found = self.classifier.by_path(path)
+            if found.reason != "default":
+                return found.category
+        source = record.source.replace("\\", "/").removeprefix("./")
+        globs = tuple(self.policy.audit.junit_files)
+        glob = first_match(globs, source) or first_match(globs, source.rsplit("/", 1)[-1])
+        if glob is not None:
+            return self.policy.audit.junit_files[glob]
+        return self.policy.default_category
+
+
+class _RowTable:
+    """Test-id hash -> row, in two flat arrays (12 bytes a slot, open addressing).
+
+    A dict or set of 200,000 int keys costs 14-22 MB; this costs 3-6 MB and
+    keeps the audit of 200,000 tests under 50 MB. Keys are 64-bit hashes of
+    (classname, name): two different tests share one about once in 10^9 runs
+    of 200,000 tests.
+    """
+
+    def __init__(self) -> None:
+        self._allocate(1 << 12)
+        self.count = 0
+
+    def _allocate(self, capacity: int) -> None:
+        self.mask = capacity - 1
+        self.keys = array("q", bytes(8 * capacity))
+        self.rows = array("i", bytes(4 * capacity))
+
+    def row(self, key: int) -> int:
+        """The row of `key`; a new key gets the next row (== count before the call)."""
+        if key == 0:
+            key = 1  # 0 marks an empty slot
+        keys = self.keys
+        mask = self.mask
+        slot = key & mask
+        while True:
+            found = keys[slot]
+            if found == key:
+                return self.rows[slot]
+            if found == 0:
+                break
+            slot = (slot + 1) & mask
+        row = self.count
+        keys[slot] = key
+        self.rows[slot] = row
+        self.count = row + 1
+        if 2 * self.count > mask:
+            self._grow()
+        return row
+
+    def _grow(self) -> None:
+        old_keys, old_rows = self.keys, self.rows
+        self._allocate(2 * (self.mask + 1))
+        keys, rows, mask = self.keys, self.rows, self.mask
+        for key, row in zip(old_keys, old_rows, strict=True):
+            if key:
+                slot = key & mask
+                while keys[slot]:
+                    slot = (slot + 1) & mask
+                keys[slot] = key
+                rows[slot] = row
+
+
+def audit(
+    records: Iterable[CaseRecord],
+    policy: Policy,
+    overrides: Overrides | None = None,
+    *,
+    top: int = 10,
+    durations: bool = False,
+    is_file: Callable[[str], bool] | None = None,
+) -> AuditResult:
+    """Judge every test's duration against its limit.
+
+    `top` is how many of the slowest tests to keep; `durations` also collects
+    every test's duration by pytest node id (`is_file` helps find the module
+    of a dotted classname, see `node_id`).
+    """
+    overrides = overrides or Overrides()
+    warn_ratio = overrides.warn_ratio if overrides.warn_ratio is not None else policy.warn_ratio
+    names = list(policy.categories)
+    limits = _Limits(policy, overrides, names, warn_ratio)
+    cache = limits.cache
+
+    table = _RowTable()
+    times = array("d")  # merged readable time, -1.0 when none was readable
+    cats = array("H")
+    lims = array("d")
+    flags = array("B")
+    codes = array("B")
+    row_source = array("I")  # result file of the row's first record
+    sources: dict[str, int] = {}
+    shown: dict[int, CaseRecord] = {}  # rows worth listing -> a record of the test
+    raw: dict[int, tuple[str | None, str]] = {}  # rows with an unreadable time
+    heap: list[tuple[float, int]] = []  # the slowest rows (with stale entries)
+    in_top: set[int] = set()
+    keep = max(top, 1)
+    floor = -1.0  # a time must beat this to enter the slowest (once they are full)
+    cat_best: list[int] = []  # category -> row of its slowest test (-1: none)
+    node_ids: dict[str, int] | None = {} if durations else None
+    count = 0
+    last_source = ""
+    source_index = -1
+
+    def release(row: int) -> None:
+        """Forget the record of a row no longer worth listing."""
+        if codes[row] == OK and row not in in_top and row not in cat_best:
+            shown.pop(row, None)
+
+    # The hot path, once per <testcase>: locals and flat arrays, no calls but the
+    # table's unless the record is worth a closer look.
+    for record in records:
+        count += 1
+        (source, _, classname, name, file, _, seconds, _, _, timed_out, crashed,
+         teardown, _, _, props) = record
+        decided = cache.get(props or (source, classname, file))
+        if decided is None:
+            decided = limits.of(record)
+        cat, limit, warn_at = decided
+        flag = F_UNREADABLE if seconds is None else 0
+        if timed_out:
+            flag |= F_TIMED_OUT
+        if crashed:
+            flag |= F_CRASHED
+            seconds = None  # the controller's 0 or 0.001 s: not the test's duration
+        if source is not last_source:
+            last_source = source
+            source_index = sources.setdefault(source, len(sources))
+        row = table.row(hash((classname, name)))
+        if row == len(times):
+            time = -1.0 if seconds is None else seconds
+            times.append(time)
+            cats.append(cat)
+            lims.append(limit)
+            flags.append(flag)
+            row_source.append(source_index)
+            codes.append(OK)
+        else:
+            time = times[row]
+            if seconds is not None:
+                if teardown and row_source[row] == source_index and time >= 0:
+                    time += seconds
+                elif seconds > time:
+                    time = seconds
+                times[row] = time
+            flag |= flags[row]
+            flags[row] = flag
+            old_limit = lims[row]
+            if old_limit != 0.0 and (limit == 0.0 or limit > old_limit):
+                lims[row] = limit
+            limit = lims[row]
+            warn_at = limit * warn_ratio if limit > 0 else math.inf
+            cat = cats[row]
+        if flag or time > warn_at:
+            code = _code(time, limit, flag, warn_ratio)
+            codes[row] = code
+            if code != OK:
+                if row not in shown or (file and not shown[row].file):
+                    shown[row] = record
+                if record.time is None and row not in raw:
+                    raw[row] = (record.raw_time, source)
+        elif codes[row] != OK:
+            codes[row] = OK
+        if time >= 0:
+            while cat >= len(cat_best):
+                cat_best.append(-1)
+            best = cat_best[cat]
+            if best < 0 or time > times[best]:
+                cat_best[cat] = row
+                shown.setdefault(row, record)
+                if best >= 0 and best != row:
+                    release(best)
+            if time > floor or row in in_top:
+                floor = _enter(heap, in_top, keep, times, row, time, release)
+                shown.setdefault(row, record)
+        if node_ids is not None and seconds is not None and record.from_pytest:
+            node_ids.setdefault(node_id(record, is_file), row)
+
+    per_cat_max = {cat: row for cat, row in enumerate(cat_best) if row >= 0}
+    return _result(
+        policy, names, warn_ratio, times, cats, lims, flags, codes, shown, raw, in_top,
+        per_cat_max, node_ids, count,
+    )
+
+
+def _enter(heap: list[tuple[float, int]], in_top: set[int], keep: int, times: array[float],
+           row: int, time: float, release: Callable[[int], None]) -> float:
+    """Put `row` among the `keep` slowest rows; returns the new floor to beat."""
+    heapq.heappush(heap, (time, row))
+    if row not in in_top:
+        in_top.add(row)
+        if len(in_top) > keep:
+            while True:
+                old_time, old = heapq.heappop(heap)
+                if old in in_top and times[old] == old_time:
+                    in_top.discard(old)
+                    release(old)
+                    break
+    while heap[0][1] not in in_top or times[heap[0][1]] != heap[0][0]:
+        heapq.heappop(heap)  # stale: the row left, or its time grew since
+    return heap[0][0] if len(in_top) >= keep else -1.0
+
+
+def _code(time: float, limit: float, flag: int, warn_ratio: float) -> int:
+    if flag & F_CRASHED:
+        return CRASHED
+    if flag & F_TIMED_OUT:
+        return TIMED_OUT
+    if limit > 0 and time > limit:
+        return OVER
+    if flag & F_UNREADABLE:
+        return UNREADABLE
+    if limit > 0 and time > limit * warn_ratio:
+        return WARNING
+    return OK
+
+
+def _result(
+    policy: Policy,
+    names: list[str],
+    warn_ratio: float,
+    times: array[float],
+    cats: array[int],
+    lims: array[float],
+    flags: array[int],
+    codes: array[int],
+    shown: dict[int, CaseRecord],
+    raw: dict[int, tuple[str | None, str]],
+    in_top: set[int],
+    per_cat_max: dict[int, int],
+    node_ids: dict[str, int] | None,
+    count: int,
+) -> AuditResult:
+    def verdict(row: int) -> Verdict:
+        time = times[row]
+        unread = raw.get(row, (None, ""))
+        return Verdict(shown[row], names[cats[row]], lims[row], None if time < 0 else time,
+                       KINDS[codes[row]], unread[0], unread[1])
+
+    stats = {name: CategoryStats() for name in names}
+    tests_by_cat = [0] * len(names)
+    total_by_cat = [0.0] * len(names)
+    code_count = [[0] * len(KINDS) for _ in names]
+    for time, cat, code in zip(times, cats, codes, strict=True):
+        tests_by_cat[cat] += 1
+        if time > 0:
+            total_by_cat[cat] += time
+        code_count[cat][code] += 1
+    for index, name in enumerate(names):
+        entry = stats[name]
+        entry.tests = tests_by_cat[index]
+        entry.total = total_by_cat[index]
+        counts = code_count[index]
+        entry.over = counts[OVER] + counts[TIMED_OUT] + counts[CRASHED]
+        entry.near = counts[WARNING]
+        entry.unreadable = sum(1 for row in raw if cats[row] == index)
+        best = per_cat_max.get(index)
+        if best is not None:
+            entry.slowest = verdict(best)
+    for name in list(stats):
+        if stats[name].tests == 0 and name not in policy.categories:
+            del stats[name]
+
+    listed = [row for row in shown if codes[row] != OK]
+    failures = sorted((verdict(r) for r in listed if codes[r] >= OVER),
+                      key=lambda v: (-v.ratio, v.record.name))
+    warnings = sorted((verdict(r) for r in listed if codes[r] == WARNING),
+                      key=lambda v: (-v.ratio, v.record.name))
+    unreadable = [verdict(r) for r in sorted(raw)]
+    slowest = sorted((verdict(r) for r in in_top), key=lambda v: (-(v.time or 0.0),
+                                                                  v.record.name))
+    durations = None
+    if node_ids is not None:
+        # JUnit times have millisecond resolution: a recorded 0.000 means "under 1 ms".
+        # pytest-split cannot balance zeros (every zero-cost test lands in one group).
+        durations = {nid: max(times[row], MIN_DURATION) for nid, row in sorted(node_ids.items())
+                     if times[row] >= 0}
+    return AuditResult(warn_ratio, failures, warnings, unreadable, slowest, stats,
+                       len(times), count, durations)

@@ -1,0 +1,122 @@
+"""`test-policy audit PATH...`: judge the durations in JUnit XML files against the policy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+from engine.audit import AuditResult, audit, overrides_from_env
+from engine.errors import Problem, UserError
+from engine.files import write_atomic
+from engine.junit import CaseRecord, read_junit
+from engine.loader import load_policy
+from engine.report import FORMATS, github, markdown, render
+
+HELP = "audit test durations in JUnit XML files (or directories of them) against the policy"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="JUnit XML files, or directories searched for *.xml")
+    parser.add_argument("--format", choices=FORMATS, default="text",
+                        help="output format (default: text)")
+    parser.add_argument("--top", type=_count, default=0, metavar="N",
+                        help="also list the N slowest tests")
+    parser.add_argument("--fail-on-warning", action="store_true",
+                        help="exit 1 on warnings and unreadable times too")
+    parser.add_argument("--durations-out", metavar="FILE",
+                        help="write every pytest test's duration as pytest-split's "
+                        ".test_durations JSON")
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more (got {value})")
+    return value
+
+
+def result_files(paths: list[str]) -> list[tuple[Path, str]]:
+    """Each result file with the name messages use; directories are searched for *.xml."""
+    found: list[tuple[Path, str]] = []
+    problems: list[Problem] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*.xml") if p.is_file())
+            if not files:
+                problems.append(Problem(given, None, None, "", "no *.xml result files found",
+                                        "check the artifact download step's path"))
+            found += [(p, p.as_posix()) for p in files]
+        elif path.is_file():
+            found.append((path, given))
+        else:
+            problems.append(Problem(given, None, None, "", "no such file or directory"))
+    if problems:
+        raise UserError(problems)
+    return found
+
+
+def _records(files: list[tuple[Path, str]], problems: list[Problem]) -> Iterator[CaseRecord]:
+    for path, shown in files:
+        try:
+            yield from read_junit(path, shown)
+        except UserError as exc:
+            problems.extend(exc.problems)
+
+
+@lru_cache(maxsize=4096)
+def _is_file(relpath: str) -> bool:
+    return Path(relpath).is_file()
+
+
+def exit_code(result: AuditResult, fail_on_warning: bool) -> int:
+    if result.failures:
+        return 1
+    if fail_on_warning and (result.warnings or result.unreadable):
+        return 1
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    policy = load_policy(args.policy)
+    overrides = overrides_from_env(os.environ, policy)
+    files = result_files(args.paths)
+    problems: list[Problem] = []
+    result = audit(_records(files, problems), policy, overrides, top=max(args.top, 10),
+                   durations=args.durations_out is not None, is_file=_is_file)
+    if problems:
+        raise UserError(problems)
+    output = render(result, args.format, args.top, _is_file)
+    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    if in_actions and args.format in ("text", "markdown"):
+        output = github(result, _is_file) + output
+    sys.stdout.write(output)
+    if in_actions:
+        _write_step_summary(result)
+    if args.durations_out is not None and result.durations is not None:
+        write_atomic(args.durations_out,
+                     json.dumps(result.durations, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {len(result.durations):,} durations to {args.durations_out}",
+              file=sys.stderr)
+    return exit_code(result, args.fail_on_warning)
+
+
+def _write_step_summary(result: AuditResult) -> None:
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    try:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(markdown(result, 10))
+    except OSError as exc:
+        print(f"{target}: warning: cannot write the job summary ({exc.strerror})",
+              file=sys.stderr)
