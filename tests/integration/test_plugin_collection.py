@@ -184,34 +184,49 @@ def test_a_missing_policy_given_by_option_is_a_usage_error(pytester):
     result.stderr.fnmatch_lines(["nope.yaml: policy file not found*"])
 
 
-def project_files(pytester: pytest.Pytester) -> None:
+INERT = pytest.mark.parametrize("policy_yaml", [None, "kind: NetworkPolicy\nspec: {}\n"],
+                                ids=["no-policy", "unrelated-policy-yaml"])
+OFF = ("-p", "no:test_policy")
+
+
+def inert_project(pytester: pytest.Pytester, policy_yaml: str | None) -> None:
+    if policy_yaml is not None:
+        (pytester.path / "policy.yaml").write_text(policy_yaml)
     pytester.makepyfile(**{
         "tests/unit/test_a": "import pytest\n@pytest.mark.slow\ndef test_a(): pass\n",
         "tests/integration/test_b": "def test_b(): pass\ndef test_c(): assert 0\n",
     })
-
-
-@pytest.mark.parametrize("policy_yaml", [None, "kind: NetworkPolicy\nspec: {}\n"],
-                         ids=["no-policy", "unrelated-policy-yaml"])
-def test_without_a_policy_the_plugin_is_inert(pytester, policy_yaml):
-    if policy_yaml is not None:
-        (pytester.path / "policy.yaml").write_text(policy_yaml)
-    project_files(pytester)
     pytester.makeini("[pytest]\nmarkers =\n    slow: slow\n")
-    runs = {}
-    for flags in ((), ("-p", "no:test_policy")):
+
+
+@INERT
+def test_without_a_policy_the_plugin_leaves_every_test_as_it_was(pytester, policy_yaml):
+    inert_project(pytester, policy_yaml)
+
+    def seen(*flags: str) -> list[object]:
         items, _ = pytester.inline_genitems(*flags)
+        return [(i.nodeid, [m.name for m in i.iter_markers()], i.user_properties)
+                for i in items]
+
+    with_plugin = seen()
+    assert with_plugin == seen(*OFF)
+    assert with_plugin[0] == ("tests/integration/test_b.py::test_b", [], [])
+
+
+@INERT
+def test_without_a_policy_the_run_and_the_markers_are_as_without_the_plugin(pytester,
+                                                                            policy_yaml):
+    inert_project(pytester, policy_yaml)
+
+    def shown(*flags: str) -> tuple[object, ...]:
         result = pytester.runpytest("-v", *flags)
         markers = pytester.runpytest("--markers", *flags)
-        runs[flags] = (
-            [(i.nodeid, [m.name for m in i.iter_markers()], i.user_properties) for i in items],
-            result.parseoutcomes(),
-            [line for line in result.stdout.lines if "::" in line],
-            markers.stdout.lines,
-        )
-    with_plugin, without = runs.values()
-    assert with_plugin == without
-    assert with_plugin[1] == {"passed": 2, "failed": 1}
+        return (result.parseoutcomes(), [line for line in result.stdout.lines if "::" in line],
+                markers.stdout.lines)
+
+    with_plugin = shown()
+    assert with_plugin == shown(*OFF)
+    assert with_plugin[0] == {"passed": 2, "failed": 1}
 
 
 def test_the_verbose_header_shows_policy_method_and_parallel_choice(project):

@@ -1,6 +1,9 @@
 """Real runs in a subprocess, where timers fire and workers start. Each has an outer
 time limit (`timeout=`), so a hang fails the test instead of stalling the suite."""
 
+import os
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -15,6 +18,9 @@ from tests.integration.policy_project import (
 )
 
 OUTER = 25  # seconds: the outer limit on one inner pytest run
+#: An inner run that starts two pytest-xdist workers: three processes, while this suite's
+#: own workers share the same two cores; about 2 s when alone, more when they compete.
+XDIST_RUN = pytest.mark.slow
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +58,7 @@ def test_a_unit_test_past_its_limit_is_stopped_near_one_second_and_the_run_goes_
                                          "test_policy.reason": "path tests/unit/**"}
 
 
-@pytest.mark.slow
+@XDIST_RUN
 def test_with_thread_timeouts_under_xdist_the_run_survives_and_reports_the_test(pytester):
     write_policy(pytester, method="thread", parallel=PARALLEL)
     pytester.makepyfile(**{"tests/unit/test_sleep": """
@@ -126,6 +132,7 @@ def test_the_serial_escape_hatches_run_in_one_process(pytester, monkeypatch, arg
     result.stdout.fnmatch_lines([f"test-policy: *parallel: {note}", "*RAN-ON main*"])
 
 
+@XDIST_RUN
 def test_by_default_the_policy_runs_tests_in_parallel(pytester):
     write_policy(pytester, parallel=PARALLEL)
     pytester.makepyfile(**{"tests/unit/test_where": WHERE})
@@ -160,6 +167,7 @@ def run_grouped(pytester: pytest.Pytester) -> tuple[pytest.RunResult, Path]:
     return result, out
 
 
+@XDIST_RUN
 def test_under_xdist_every_testcase_has_its_properties_and_a_clean_name(pytester):
     run_grouped(pytester)
     cases = junit_cases(pytester.path / "out.xml")
@@ -172,6 +180,7 @@ def test_under_xdist_every_testcase_has_its_properties_and_a_clean_name(pytester
                                          "test_policy.reason": reason}
 
 
+@XDIST_RUN
 @pytest.mark.xfail(
     grouping_ignored(pytest.__version__, version("pytest-xdist")),
     reason="pytest 9.2 + pytest-xdist 3.8 ignore xdist_group (pytest-xdist #1386); "
@@ -203,5 +212,47 @@ def test_the_summary_shows_each_category_and_the_tests_near_their_limit(pytester
         "tests over 20 % of their limit:",
         "  0.3? s of 1 s (3? %) [[]unit[]] tests/unit/test_t.py::test_near_the_limit",
     ])
-    quiet = run(pytester, "-q")
+
+
+
+def test_the_summary_is_quiet_with_q(pytester):
+    write_policy(pytester)
+    pytester.makepyfile(**{"tests/unit/test_t": "def test_quick(): pass"})
+    # in process, with --timeout=0 so that no timer is armed in this process
+    loud = pytester.runpytest("--timeout=0")
+    quiet = pytester.runpytest("-q", "--timeout=0")
+    loud.stdout.fnmatch_lines(["*= test policy: time per category =*"])
     assert "test policy: time per category" not in quiet.stdout.str()
+
+
+def test_without_a_policy_the_plugin_does_not_even_load_the_policy_machinery(pytester):
+    pytester.makepyfile(test_a="def test_it(): pass")
+    pytester.makeconftest("""
+        import sys
+
+        def pytest_sessionfinish():
+            loaded = sorted(m for m in ("pydantic", "yaml", "engine.pytest_run")
+                            if m in sys.modules)
+            print("LOADED", loaded)
+    """)
+    result = run(pytester, "-s")
+    result.assert_outcomes(passed=1)
+    assert "LOADED []" in result.stdout.str()
+
+
+@XDIST_RUN
+def test_test_fast_runs_the_target_under_the_policy_with_durations(pytester, root):
+    write_policy(pytester, parallel=PARALLEL)
+    pytester.makepyfile(**{"tests/unit/test_where": WHERE})
+    script = str(root / "scripts" / "test-fast.sh")
+    env = {**os.environ, "PYTHON": sys.executable}
+    default = subprocess.run([script], cwd=pytester.path, env=env, capture_output=True,
+                             text=True, timeout=OUTER, check=False)
+    assert default.returncode == 0, default.stdout + default.stderr
+    assert "created: 2/2 workers" in default.stdout  # the policy's parallel default
+    assert "slowest 10 durations" in default.stdout
+    serial = subprocess.run([script, "tests/unit", "0", "-s"], cwd=pytester.path, env=env,
+                            capture_output=True, text=True, timeout=OUTER, check=False)
+    assert serial.returncode == 0, serial.stdout + serial.stderr
+    assert "RAN-ON main" in serial.stdout
+    assert "slowest 10 durations" in serial.stdout
