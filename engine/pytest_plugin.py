@@ -96,10 +96,18 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [active.header()]
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # tryfirst: the xdist_group markers must be in place before pytest-xdist's worker
-    # rewrites node ids for loadgroup in its own pytest_collection_modifyitems.
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Generator[None, object, object]:
     active = config.stash.get(ACTIVE, None)
     if active is not None:
+        # Before every other implementation: pytest-xdist's worker reads the
+        # xdist_group markers for loadgroup in its own pytest_collection_modifyitems.
+        active.add_groups(config, items)
+    result = yield
+    if active is not None:
+        # After them: only the tests left after -k/-m deselection, and the injected
+        # `timeout` marker cannot make `-k timeout` (or `-k out`) select every test.
         active.apply(config, items)
+    return result

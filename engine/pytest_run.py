@@ -61,7 +61,21 @@ class Active:
         return (f"test-policy: {self.found.shown_as} (from {self.found.source}); "
                 f"timeouts: {timeouts}; parallel: {self.choice.note}")
 
+    def add_groups(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        """`xdist_group(name)` on tests under a `parallel.groups` glob, unless they have one."""
+        if not self.policy.parallel.groups:
+            return
+        for item in items:
+            group = self.groups[_relpath(self, config, item.path)]
+            if group is None or next(item.iter_markers("xdist_group"), None) is not None:
+                continue
+            decorator = self.group_marks.get(group)
+            if decorator is None:
+                decorator = self.group_marks[group] = pytest.mark.xdist_group(group)
+            item.add_marker(decorator)
+
     def apply(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        """The timeout marker and the JUnit properties of each selected test."""
         for item in items:
             _apply(self, config, item)
 
@@ -178,7 +192,6 @@ class _Marks:
 
     names: tuple[str, ...] = ()  # category markers
     timeout: pytest.Mark | None = None  # the closest `timeout` marker
-    grouped: bool = False  # an `xdist_group` marker is present
 
 
 _NO_MARKS = _Marks()
@@ -187,19 +200,15 @@ _NO_MARKS = _Marks()
 def _scan(marks: Iterable[pytest.Mark], category_markers: frozenset[str]) -> _Marks:
     names: list[str] = []
     timeout: pytest.Mark | None = None
-    grouped = False
     for mark in marks:
         name = mark.name
         if name in category_markers:
             names.append(name)
-        elif name == "timeout":
-            if timeout is None:
-                timeout = mark  # the closest one, as pytest-timeout reads it
-        elif name == "xdist_group":
-            grouped = True
-    if not names and timeout is None and not grouped:
+        elif name == "timeout" and timeout is None:
+            timeout = mark  # the closest one, as pytest-timeout reads it
+    if not names and timeout is None:
         return _NO_MARKS
-    return _Marks(tuple(names), timeout, grouped)
+    return _Marks(tuple(names), timeout)
 
 
 def _chain_marks(active: Active, item: pytest.Item) -> _Marks:
@@ -217,8 +226,7 @@ def _chain_marks(active: Active, item: pytest.Item) -> _Marks:
     own = _scan(item.own_markers, markers)
     if above is _NO_MARKS:
         return own
-    return _Marks(own.names + above.names, own.timeout or above.timeout,
-                  own.grouped or above.grouped)
+    return _Marks(own.names + above.names, own.timeout or above.timeout)
 
 
 def _apply(active: Active, config: pytest.Config, item: pytest.Item) -> None:
@@ -231,13 +239,6 @@ def _apply(active: Active, config: pytest.Config, item: pytest.Item) -> None:
     outcome = _outcome(active, rel, marks.names, seconds, explicit_method)
     if outcome.timeout is not None:
         item.add_marker(outcome.timeout, append=False)  # closest, before a method-only one
-    if not marks.grouped:
-        group = active.groups[rel]
-        if group is not None:
-            decorator = active.group_marks.get(group)
-            if decorator is None:
-                decorator = active.group_marks[group] = pytest.mark.xdist_group(group)
-            item.add_marker(decorator)
     item.user_properties.extend(outcome.properties)
 
 

@@ -95,9 +95,8 @@ class _Recorder:
     def __init__(self) -> None:
         self.rows: list[Row] = []
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        for item in items:
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
             props = read_properties(item.user_properties)
             if CATEGORY_PROPERTY in props:
                 resolution = Resolution(props[CATEGORY_PROPERTY],

@@ -79,6 +79,17 @@ def test_an_explicit_timeout_also_beats_timeout_on_the_command_line(project):
     assert resolutions([item])[item.nodeid] == ("unit", "7", "explicit timeout")
 
 
+def test_the_injected_timeout_marker_does_not_make_k_select_every_test(project):
+    project.makepyfile(**{"tests/unit/test_k": """
+        def test_logout(): pass
+        def test_login(): pass
+    """})
+    reprec = project.inline_run("--collect-only", "-k", "out")
+    (finish,) = reprec.getcalls("pytest_collection_finish")
+    assert [item.nodeid for item in finish.session.items] == ["tests/unit/test_k.py::test_logout"]
+    assert timeout_args(finish.session.items[0]) == (1.0, "signal")
+
+
 def test_timeout_zero_on_the_command_line_switches_the_policy_limits_off(project):
     project.makepyfile(**{"tests/integration/test_x": "def test_it(): pass"})
     (item,) = collect(project, "--timeout=0").values()
