@@ -36,6 +36,8 @@ class Classifier:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self._by_path: dict[str, Classification] = {}
+        #: Every marker that puts a test in a category.
+        self.markers = frozenset(m for c in policy.categories.values() for m in c.markers)
 
     def by_path(self, relpath: str) -> Classification:
         """The category of a test file by its path alone (no markers)."""

@@ -1,1 +1,113 @@
-"""pytest plugin (entry point `test_policy`): inert where no policy is found."""
+"""pytest plugin (entry point `test_policy`): inert where no policy is found.
+
+Thin hooks. `engine.discovery` finds the policy; only then is `engine.pytest_run`
+imported, which loads it and applies the pure functions: `engine.categories`
+(category and limit of each test), `engine.timeouts` (pytest-timeout marker and
+JUnit properties), `engine.parallel` (pytest-xdist), `engine.run_summary`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from engine.discovery import find_policy
+
+if TYPE_CHECKING:
+    from engine.pytest_run import Active
+
+#: Key in pytest-xdist's `workerinput` telling workers the dist mode this plugin chose
+#: (a worker re-parses only the user's own arguments, so it cannot see it otherwise).
+WORKER_DIST_KEY = "test_policy_dist"
+
+ACTIVE: pytest.StashKey[Active] = pytest.StashKey()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("test-policy", "per-category time limits from policy.yaml")
+    group.addoption(
+        "--policy",
+        dest="test_policy_path",
+        metavar="PATH",
+        default=None,
+        help="test policy file (default: ini option test_policy, else policy.yaml in the "
+        "rootdir; without one the plugin does nothing)",
+    )
+    parser.addini(
+        "test_policy",
+        "test policy file, relative to this ini file (default: policy.yaml in the rootdir)",
+        type="string",
+        default="",
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config: pytest.Config) -> Generator[None, object, object]:
+    # A wrapper runs before every plain implementation, pytest-xdist's tryfirst one
+    # included, so the -n/--dist chosen here is what xdist turns into workers.
+    if not (config.getoption("help", False) or config.getoption("version", False)):
+        _activate(config)
+    return (yield)
+
+
+def _activate(config: pytest.Config) -> None:
+    found = find_policy(
+        config.getoption("test_policy_path"),
+        str(config.getini("test_policy")),
+        config.inipath.parent if config.inipath is not None else None,
+        config.invocation_params.dir,
+        config.rootpath,
+    )
+    if found is None:
+        return
+    from engine.pytest_run import activate
+
+    config.stash[ACTIVE] = activate(config, found)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    active = config.stash.get(ACTIVE, None)
+    if active is None:
+        return
+    active.register_markers(config)
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None and workerinput.get(WORKER_DIST_KEY) == "loadgroup":
+        # The controller's dist mode came from the policy, not from arguments this
+        # worker parsed: tell pytest-xdist's worker to add the `@group` suffixes.
+        config.option.loadgroup = True
+    if workerinput is None:
+        config.pluginmanager.register(active.summary_hooks(), "test_policy_summary")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist (controller): pass the chosen dist mode to each worker."""
+    active = node.config.stash.get(ACTIVE, None)
+    if active is not None and active.choice.parallel:
+        node.workerinput[WORKER_DIST_KEY] = active.choice.dist
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    active = config.stash.get(ACTIVE, None)
+    if active is None or config.get_verbosity() < 1:
+        return []
+    return [active.header()]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Generator[None, object, object]:
+    active = config.stash.get(ACTIVE, None)
+    if active is not None:
+        # Before every other implementation: pytest-xdist's worker reads the
+        # xdist_group markers for loadgroup in its own pytest_collection_modifyitems.
+        active.add_groups(config, items)
+    result = yield
+    if active is not None:
+        # After them: only the tests left after -k/-m deselection, and the injected
+        # `timeout` marker cannot make `-k timeout` (or `-k out`) select every test.
+        active.apply(config, items)
+    return result

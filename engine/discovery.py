@@ -1,0 +1,64 @@
+"""Where the pytest plugin finds the policy: `--policy`, then ini `test_policy`, then
+`policy.yaml` in the rootdir. Pure apart from reading the candidate files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_POLICY = "policy.yaml"
+
+
+@dataclass(frozen=True)
+class Found:
+    path: Path
+    shown_as: str  # how messages name the file
+    source: str  # "--policy", "ini test_policy", "rootdir"
+
+
+def find_policy(
+    option: str | None,
+    ini: str,
+    inidir: Path | None,
+    invocation_dir: Path,
+    rootdir: Path,
+) -> Found | None:
+    """The policy file to use, or None when the plugin should stay inert.
+
+    A path given by `--policy` (relative to the invocation directory) or by the ini
+    option (relative to the ini file) must exist; the loader reports it if not. A
+    `policy.yaml` in the rootdir is used only when it looks like a test policy, so
+    an unrelated file of that name (an OPA or Kubernetes policy) leaves the run alone.
+    """
+    if option:
+        return Found(invocation_dir / option, option, "--policy")
+    if ini.strip():
+        base = inidir if inidir is not None else rootdir
+        return Found(base / ini.strip(), ini.strip(), "ini test_policy")
+    candidate = rootdir / DEFAULT_POLICY
+    if candidate.is_file() and looks_like_test_policy(candidate):
+        return Found(candidate, _shown(candidate, invocation_dir), "rootdir")
+    return None
+
+
+def _shown(path: Path, invocation_dir: Path) -> str:
+    try:
+        return path.relative_to(invocation_dir).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def looks_like_test_policy(path: Path) -> bool:
+    """True unless the file is valid YAML whose top level has no `categories` key.
+
+    A file that does not parse counts as ours, so a broken policy is reported, not
+    silently ignored.
+    """
+    import yaml  # here: an inert run (no policy.yaml) never imports it
+
+    try:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_bytes(), Loader=loader)
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return True
+    return isinstance(data, dict) and "categories" in data

@@ -1,0 +1,90 @@
+"""The end-of-run summary per category: the local twin of the CI audit. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from engine.timeouts import CATEGORY_PROPERTY, LIMIT_PROPERTY, read_properties
+
+
+def strip_group_suffix(nodeid: str) -> str:
+    """`path::test[p]@group` -> `path::test[p]`; pytest-xdist's loadgroup adds the suffix.
+
+    A test name cannot contain '@', so an '@' after the last '::' and outside the
+    parameter brackets can only be the group suffix.
+    """
+    head, sep, last = nodeid.rpartition("::")
+    if not sep:
+        return nodeid
+    at = last.find("@", last.rfind("]") + 1)
+    return nodeid if at < 0 else head + sep + last[:at]
+
+
+@dataclass
+class _Test:
+    category: str
+    limit: float
+    duration: float = 0.0
+
+
+@dataclass
+class RunSummary:
+    """Durations per test (setup + call + teardown, as JUnit's `time`) by category."""
+
+    warn_ratio: float
+    tests: dict[str, _Test] = field(default_factory=dict)
+
+    def add(self, nodeid: str, user_properties: Sequence[tuple[str, object]],
+            duration: float) -> None:
+        """Add one phase report; reports without our properties are ignored."""
+        props = read_properties(user_properties)
+        if CATEGORY_PROPERTY not in props:
+            return
+        key = strip_group_suffix(nodeid)
+        test = self.tests.get(key)
+        if test is None:
+            try:
+                limit = float(props.get(LIMIT_PROPERTY, "0"))
+            except ValueError:
+                limit = 0.0
+            test = self.tests[key] = _Test(props[CATEGORY_PROPERTY], limit)
+        test.duration += duration
+
+    def lines(self, verbosity: int, order: Sequence[str] = ()) -> list[str]:
+        """One line per category; then the tests over the warning ratio (all with -v,
+        the first five otherwise). Nothing with -q (verbosity < 0)."""
+        if verbosity < 0 or not self.tests:
+            return []
+        by_category: dict[str, list[tuple[str, _Test]]] = {}
+        for nodeid, test in self.tests.items():
+            by_category.setdefault(test.category, []).append((nodeid, test))
+        names = [n for n in order if n in by_category]
+        names += sorted(n for n in by_category if n not in names)
+        width = max(len(n) for n in names)
+        out: list[str] = []
+        over: list[tuple[str, _Test]] = []
+        for name in names:
+            tests = by_category[name]
+            total = sum(t.duration for _, t in tests)
+            slow_id, slowest = max(tests, key=lambda pair: pair[1].duration)
+            late = [(i, t) for i, t in tests
+                    if t.limit > 0 and t.duration > self.warn_ratio * t.limit]
+            over.extend(late)
+            count = f"{len(tests)} test{'s' if len(tests) != 1 else ''}"
+            out.append(
+                f"{name:<{width}}  {count:>11}  {total:8.2f} s total  "
+                f"slowest {slowest.duration:.2f} s {slow_id}  "
+                f"{len(late)} over {self.warn_ratio * 100:g} % of the limit"
+            )
+        over.sort(key=lambda pair: pair[1].duration / pair[1].limit, reverse=True)
+        shown = over if verbosity > 0 else over[:5]
+        if shown:
+            out.append(f"tests over {self.warn_ratio * 100:g} % of their limit:")
+            for nodeid, test in shown:
+                out.append(f"  {test.duration:.2f} s of {test.limit:g} s "
+                           f"({test.duration / test.limit * 100:.0f} %) "
+                           f"[{test.category}] {nodeid}")
+            if len(over) > len(shown):
+                out.append(f"  ... and {len(over) - len(shown)} more (-v shows all)")
+        return out

@@ -1,0 +1,68 @@
+"""Helpers for the plugin's pytester tests: a small project with a test policy."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+POLICY = """\
+version: 1
+timeout_method: {method}
+warn_ratio: {warn_ratio}
+categories:
+  unit:
+    limit: {unit_limit}
+    default: true
+    paths: ["tests/unit/**"]
+    description: "fast, isolated tests"
+  integration:
+    limit: 5
+    paths: ["tests/integration/**"]
+    markers: [integration]
+  slow:
+    limit: 30
+    markers: [slow]
+    description: "known to be slow"
+parallel:
+{parallel}
+"""
+
+SERIAL = "  enabled: false"
+PARALLEL = "  enabled: true\n  workers: 2\n  dist: loadgroup"
+
+
+def write_policy(pytester: pytest.Pytester, *, method: str = "signal", warn_ratio: float = 0.8,
+                 unit_limit: float = 1, parallel: str = SERIAL,
+                 name: str = "policy.yaml") -> Path:
+    """A policy like this repository's, serial unless `parallel` says otherwise: an
+    in-process pytester run inside our own (parallel) suite must not spawn workers."""
+    path = pytester.path / name
+    path.write_text(POLICY.format(method=method, warn_ratio=warn_ratio, unit_limit=unit_limit,
+                                  parallel=parallel))
+    return path
+
+
+def resolutions(items: list[pytest.Item]) -> dict[str, tuple[str, str, str]]:
+    """node id -> (category, limit, reason) from the properties the plugin recorded."""
+    out = {}
+    for item in items:
+        props = dict(item.user_properties)
+        out[item.nodeid] = (props["test_policy.category"], props["test_policy.limit"],
+                            props["test_policy.reason"])
+    return out
+
+
+def timeout_args(item: pytest.Item) -> tuple[object, ...] | None:
+    """What pytest-timeout will read: the closest timeout marker's args and method."""
+    mark = item.get_closest_marker("timeout")
+    return None if mark is None else (*mark.args, mark.kwargs.get("method"))
+
+
+def junit_cases(path: Path) -> list[ET.Element]:
+    return list(ET.parse(path).getroot().iter("testcase"))
+
+
+def case_properties(case: ET.Element) -> dict[str, str]:
+    return {p.get("name", ""): p.get("value", "") for p in case.iter("property")}

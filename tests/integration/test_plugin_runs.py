@@ -1,0 +1,258 @@
+"""Real runs in a subprocess, where timers fire and workers start. Each has an outer
+time limit (`timeout=`), so a hang fails the test instead of stalling the suite."""
+
+import os
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+from engine.parallel import grouping_ignored
+from tests.integration.policy_project import (
+    PARALLEL,
+    case_properties,
+    junit_cases,
+    write_policy,
+)
+
+OUTER = 25  # seconds: the outer limit on one inner pytest run
+#: An inner run that starts two pytest-xdist workers: three processes, while this suite's
+#: own workers share the same two cores; about 2 s when alone, more when they compete.
+XDIST_RUN = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch):
+    # The inner runs must decide for themselves, whatever the outer run was given; when
+    # the outer run is itself parallel, its worker's variables would leak into them.
+    for name in ("TEST_POLICY_SERIAL", "PYTEST_XDIST_AUTO_NUM_WORKERS", "PYTEST_TIMEOUT",
+                 "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(*args, timeout=OUTER)
+
+
+def test_a_unit_test_past_its_limit_is_stopped_near_one_second_and_the_run_goes_on(pytester):
+    write_policy(pytester)
+    pytester.makepyfile(**{"tests/unit/test_sleep": """
+        import time
+
+        def test_sleeps_too_long():
+            time.sleep(3)
+
+        def test_after():
+            pass
+    """})
+    result = run(pytester, "--junit-xml=out.xml")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*Failed: Timeout (>1.0s) from pytest-timeout*"])
+    cases = {case.get("name"): case for case in junit_cases(pytester.path / "out.xml")}
+    assert 0.95 <= float(cases["test_sleeps_too_long"].get("time", "")) < 1.8
+    for case in cases.values():
+        assert case_properties(case) == {"test_policy.category": "unit",
+                                         "test_policy.limit": "1",
+                                         "test_policy.reason": "path tests/unit/**"}
+
+
+@XDIST_RUN
+def test_with_thread_timeouts_under_xdist_the_run_survives_and_reports_the_test(pytester):
+    write_policy(pytester, method="thread", parallel=PARALLEL)
+    pytester.makepyfile(**{"tests/unit/test_sleep": """
+        import time
+
+        def test_sleeps_too_long():
+            time.sleep(4)
+
+        def test_a(): pass
+        def test_b(): pass
+        def test_c(): pass
+    """})
+    result = run(pytester, "-v", "--junit-xml=out.xml")
+    result.stdout.fnmatch_lines([
+        "test-policy: *parallel: 2 workers (from the policy), --dist load; "
+        "--dist load instead of the policy's loadgroup*#1371*",
+        "*worker 'gw*' crashed while running*test_sleeps_too_long*",
+    ])
+    result.assert_outcomes(passed=3, failed=1)
+    names = {case.get("name") for case in junit_cases(pytester.path / "out.xml")}
+    assert names == {"test_sleeps_too_long", "test_a", "test_b", "test_c"}
+
+
+@pytest.mark.slow
+def test_an_integration_test_sleeping_two_seconds_passes(pytester):
+    write_policy(pytester)
+    pytester.makepyfile(**{"tests/integration/test_wait": """
+        import time
+
+        def test_waits():
+            time.sleep(2)
+    """})
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_timeout_zero_on_the_command_line_lets_a_long_unit_test_finish(pytester):
+    write_policy(pytester)
+    pytester.makepyfile(**{"tests/unit/test_wait": """
+        import time
+
+        def test_waits():
+            time.sleep(1.3)
+    """})
+    run(pytester, "--timeout=0").assert_outcomes(passed=1)
+
+
+WHERE = """
+    import os
+
+    def test_where():
+        print("RAN-ON", os.environ.get("PYTEST_XDIST_WORKER", "main"))
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "note"),
+    [
+        (("-n", "0"), {}, "as given on the command line (-n)"),
+        (("-p", "no:xdist"), {}, "serial: pytest-xdist is not installed or blocked*"),
+        ((), {"TEST_POLICY_SERIAL": "1"}, "serial: TEST_POLICY_SERIAL=1"),
+    ],
+    ids=["n0", "no-xdist", "env"],
+)
+def test_the_serial_escape_hatches_run_in_one_process(pytester, monkeypatch, args, env, note):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    write_policy(pytester, parallel=PARALLEL)
+    pytester.makepyfile(**{"tests/unit/test_where": WHERE})
+    result = run(pytester, "-v", "-s", *args)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"test-policy: *parallel: {note}", "*RAN-ON main*"])
+
+
+@XDIST_RUN
+def test_by_default_the_policy_runs_tests_in_parallel(pytester):
+    write_policy(pytester, parallel=PARALLEL)
+    pytester.makepyfile(**{"tests/unit/test_where": WHERE})
+    result = run(pytester, "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([
+        "test-policy: *parallel: 2 workers (from the policy), --dist loadgroup*",
+        "created: 2/2 workers",
+        "*[[]gw?[]]*PASSED*test_where*",
+    ])
+
+
+GROUPED = """
+    import os, pathlib, pytest
+
+    @pytest.mark.parametrize("n", range(4))
+    def test_{name}(n):
+        out = pathlib.Path(os.environ["OUT"]) / f"{name}-{{n}}"
+        out.write_text(os.environ["PYTEST_XDIST_WORKER"])
+"""
+
+
+def run_grouped(pytester: pytest.Pytester) -> tuple[pytest.RunResult, Path]:
+    write_policy(pytester, parallel=PARALLEL + "\n  groups:\n    db: ['tests/db/**']")
+    pytester.makepyfile(**{"tests/db/test_db": GROUPED.format(name="db"),
+                           "tests/unit/test_u": GROUPED.format(name="u")})
+    out = pytester.mkdir("out")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OUT", str(out))
+        result = run(pytester, "--junit-xml=out.xml")
+    result.assert_outcomes(passed=8)
+    return result, out
+
+
+@XDIST_RUN
+def test_under_xdist_every_testcase_has_its_properties_and_a_clean_name(pytester):
+    run_grouped(pytester)
+    cases = junit_cases(pytester.path / "out.xml")
+    assert len(cases) == 8
+    for case in cases:
+        assert "@" not in case.get("name", "") + case.get("classname", "")
+        reason = "default" if "test_db" in case.get("classname", "") else "path tests/unit/**"
+        assert case_properties(case) == {"test_policy.category": "unit",
+                                         "test_policy.limit": "1",
+                                         "test_policy.reason": reason}
+
+
+@XDIST_RUN
+@pytest.mark.xfail(
+    grouping_ignored(pytest.__version__, version("pytest-xdist")),
+    reason="pytest 9.2 + pytest-xdist 3.8 ignore xdist_group (pytest-xdist #1386); "
+    "strict: this starts failing once a fixed pytest-xdist is installed",
+    strict=True,
+)
+def test_tests_of_a_policy_group_share_one_worker(pytester):
+    _, out = run_grouped(pytester)
+    assert len({(out / f"db-{n}").read_text() for n in range(4)}) == 1
+
+
+def test_the_summary_shows_each_category_and_the_tests_near_their_limit(pytester):
+    write_policy(pytester, warn_ratio=0.2)
+    pytester.makepyfile(**{"tests/unit/test_t": """
+        import time
+
+        def test_near_the_limit():
+            time.sleep(0.3)
+
+        def test_quick():
+            pass
+    """, "tests/integration/test_i": "def test_i(): pass"})
+    result = run(pytester)
+    result.stdout.fnmatch_lines([
+        "*= test policy: time per category =*",
+        "unit * 2 tests * s total  slowest 0.3? s tests/unit/test_t.py::test_near_the_limit"
+        "  1 over 20 % of the limit",
+        "integration * 1 test *0 over 20 % of the limit",
+        "tests over 20 % of their limit:",
+        "  0.3? s of 1 s (3? %) [[]unit[]] tests/unit/test_t.py::test_near_the_limit",
+    ])
+
+
+
+def test_the_summary_is_quiet_with_q(pytester):
+    write_policy(pytester)
+    pytester.makepyfile(**{"tests/unit/test_t": "def test_quick(): pass"})
+    # in process, with --timeout=0 so that no timer is armed in this process
+    loud = pytester.runpytest("--timeout=0")
+    quiet = pytester.runpytest("-q", "--timeout=0")
+    loud.stdout.fnmatch_lines(["*= test policy: time per category =*"])
+    assert "test policy: time per category" not in quiet.stdout.str()
+
+
+def test_without_a_policy_the_plugin_does_not_even_load_the_policy_machinery(pytester):
+    pytester.makepyfile(test_a="def test_it(): pass")
+    pytester.makeconftest("""
+        import sys
+
+        def pytest_sessionfinish():
+            loaded = sorted(m for m in ("pydantic", "yaml", "engine.pytest_run")
+                            if m in sys.modules)
+            print("LOADED", loaded)
+    """)
+    result = run(pytester, "-s")
+    result.assert_outcomes(passed=1)
+    assert "LOADED []" in result.stdout.str()
+
+
+@XDIST_RUN
+def test_test_fast_runs_the_target_under_the_policy_with_durations(pytester, root):
+    write_policy(pytester, parallel=PARALLEL)
+    pytester.makepyfile(**{"tests/unit/test_where": WHERE})
+    script = str(root / "scripts" / "test-fast.sh")
+    env = {**os.environ, "PYTHON": sys.executable}
+    default = subprocess.run([script], cwd=pytester.path, env=env, capture_output=True,
+                             text=True, timeout=OUTER, check=False)
+    assert default.returncode == 0, default.stdout + default.stderr
+    assert "created: 2/2 workers" in default.stdout  # the policy's parallel default
+    assert "slowest 10 durations" in default.stdout
+    serial = subprocess.run([script, "tests/unit", "0", "-s"], cwd=pytester.path, env=env,
+                            capture_output=True, text=True, timeout=OUTER, check=False)
+    assert serial.returncode == 0, serial.stdout + serial.stderr
+    assert "RAN-ON main" in serial.stdout
+    assert "slowest 10 durations" in serial.stdout

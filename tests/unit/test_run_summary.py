@@ -1,0 +1,56 @@
+import pytest
+
+from engine.run_summary import RunSummary, strip_group_suffix
+
+
+def props(category: str, limit: str) -> list[tuple[str, object]]:
+    return [("test_policy.category", category), ("test_policy.limit", limit),
+            ("test_policy.reason", "default")]
+
+
+@pytest.mark.parametrize(
+    ("nodeid", "clean"),
+    [("t.py::test_a@db", "t.py::test_a"), ("t.py::test_a[x@y]", "t.py::test_a[x@y]"),
+     ("t.py::test_a[x@y]@db", "t.py::test_a[x@y]"), ("t.py::C::test_b", "t.py::C::test_b"),
+     ("a@b/t.py::test_c", "a@b/t.py::test_c")],
+)
+def test_the_loadgroup_suffix_is_stripped_from_node_ids(nodeid, clean):
+    assert strip_group_suffix(nodeid) == clean
+
+
+def summary() -> RunSummary:
+    result = RunSummary(warn_ratio=0.8)
+    for phase_time in (0.1, 0.75, 0.05):  # setup + call + teardown of one test
+        result.add("tests/unit/test_a.py::test_slowish@g", props("unit", "1"), phase_time)
+    result.add("tests/unit/test_a.py::test_quick", props("unit", "1"), 0.01)
+    result.add("tests/integration/test_b.py::test_b", props("integration", "5"), 1.0)
+    result.add("other.py::test_without_properties", [], 9.0)
+    return result
+
+
+def test_each_category_shows_its_tests_total_and_slowest():
+    lines = summary().lines(verbosity=0, order=("unit", "integration"))
+    assert lines[0].split()[:3] == ["unit", "2", "tests"]
+    assert "0.91 s total" in lines[0]
+    assert "slowest 0.90 s tests/unit/test_a.py::test_slowish " in lines[0]
+    assert "1 over 80 % of the limit" in lines[0]
+    assert lines[1].startswith("integration")
+    assert "0 over" in lines[1]
+
+
+def test_tests_over_the_warning_ratio_are_listed_by_share_of_their_limit():
+    lines = summary().lines(verbosity=0)
+    assert lines[-2] == "tests over 80 % of their limit:"
+    assert lines[-1] == "  0.90 s of 1 s (90 %) [unit] tests/unit/test_a.py::test_slowish"
+
+
+def test_the_summary_is_quiet_with_q():
+    assert summary().lines(verbosity=-1) == []
+
+
+def test_only_five_late_tests_are_listed_without_v():
+    result = RunSummary(warn_ratio=0.5)
+    for n in range(7):
+        result.add(f"t.py::test_{n}", props("unit", "1"), 0.6 + n / 100)
+    assert result.lines(verbosity=0)[-1] == "  ... and 2 more (-v shows all)"
+    assert len(result.lines(verbosity=1)) == 1 + 1 + 7
