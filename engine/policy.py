@@ -345,6 +345,19 @@ def cross_field_problems(policy: Policy) -> list[tuple[tuple[str | int, ...], st
                 )
             )
         seen.setdefault(pattern.id, index)
+    banned_by: dict[str, str] = {}
+    for index, pattern in enumerate(policy.banned):
+        for call_index, call in enumerate(pattern.calls):
+            owner = banned_by.get(call)
+            if owner is not None:
+                problems.append(
+                    (
+                        ("banned", index, "calls", call_index),
+                        f"{call!r} is already banned by {owner!r}",
+                        "a call belongs to one pattern, or each finding is reported twice",
+                    )
+                )
+            banned_by.setdefault(call, pattern.id)
     return problems
 
 
