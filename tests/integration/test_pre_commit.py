@@ -121,3 +121,31 @@ def test_the_isolated_semgrep_hook_rejects_a_real_sleep_as_users_run_it(tmp_path
     assert "a real sleep makes the test wait for wall-clock time" in rejected.stdout
     accepted = commit_test(repo, env, MOCKED_TWIN)
     assert accepted.returncode == 0, accepted.stdout
+
+
+def test_pre_commit_accepts_the_config_and_the_hooks_manifest():
+    for command, name in (("validate-config", ".pre-commit-config.yaml"),
+                          ("validate-manifest", ".pre-commit-hooks.yaml")):
+        # nosemgrep: test-policy.real-subprocess (an integration test runs the real tool)
+        done = subprocess.run([sys.executable, "-m", "pre_commit", command, name], cwd=ROOT,
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.timeout(180)  # pre-commit installs this package and Semgrep twice: 25 s here
+def test_another_repository_uses_the_hooks_with_repo_and_rev(tmp_path: Path):
+    env = make_repo(tmp_path, "system")
+    repo = tmp_path / "repo"
+    head = git(ROOT, env, "rev-parse", "HEAD").stdout.strip()
+    (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump({"repos": [{
+        "repo": str(ROOT), "rev": head,
+        "hooks": [{"id": "test-policy-rules-in-sync"}, {"id": "test-policy-semgrep"}],
+    }]}))
+    env["PRE_COMMIT_HOME"] = str(tmp_path / "isolated-pre-commit-home")
+    git(repo, env, "add", ".pre-commit-config.yaml")
+    rejected = commit_test(repo, env, REAL_SLEEP)
+    assert rejected.returncode == 1, rejected.stdout
+    assert "rules/ in sync with policy.yaml" in rejected.stdout
+    assert "a real sleep makes the test wait for wall-clock time" in rejected.stdout
+    accepted = commit_test(repo, env, MOCKED_TWIN)
+    assert accepted.returncode == 0, accepted.stdout

@@ -176,3 +176,30 @@ def test_lint_without_semgrep_names_the_install_command(project: Path, capsys, m
 def test_the_readme_catalogue_matches_the_shipped_policy():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert catalogue(load_policy(POLICY)) in readme
+
+
+HOOK_SAMPLES = [
+    "tests/unit/test_x.py", "tests/helpers.py", "tests/conftest.py", "conftest.py",
+    "src/app/conftest.py", "test_top.py", "src/pkg/test_mod.py", "src/pkg/mod_test.py",
+    "src/pkg/mod.py", "docs/conf.py", "setup.py", "src/tests/test_deep.py",
+    "rules/real-sleep.py", "src/pkg/testing.py", "contest.py",
+]
+
+
+@pytest.mark.parametrize("hooks_file", [".pre-commit-config.yaml", ".pre-commit-hooks.yaml"])
+def test_the_semgrep_hook_selects_the_files_the_default_lint_globs_select(hooks_file: str):
+    from engine.globs import first_match
+    from engine.policy import Lint
+
+    config = yaml.safe_load((ROOT / hooks_file).read_text())
+    hooks = config if isinstance(config, list) else config["repos"][0]["hooks"]
+    (hook,) = [h for h in hooks if h["id"] == "test-policy-semgrep"]
+    files = re.compile(hook["files"])
+    globs = Lint().paths
+    for path in HOOK_SAMPLES:
+        assert bool(files.search(path)) == (first_match(globs, path) is not None), path
+    assert hook["require_serial"] is True
+    assert hook["language"] == "python"
+    assert hook["additional_dependencies"] == ["semgrep==1.180.0"]
+    for flag in ("--error", "--metrics=off", "--disable-version-check", "--config rules"):
+        assert flag in hook["entry"]
