@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,23 +68,31 @@ def test_the_generated_rule_tests_pass_under_semgrep_test(semgrep: str):
     assert "All tests passed" in done.stdout
 
 
-def test_regression_samples_give_exactly_the_annotated_findings_in_both_semgrep_modes(
-    semgrep: str, tmp_path: Path
-):
-    (tmp_path / "rules").mkdir()
+@pytest.fixture(scope="module")
+def samples_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[Any]]:
+    """The shipped policy's rules and every regression sample as tests/test_<name>.py."""
+    where = tmp_path_factory.mktemp("samples")
+    (where / "rules").mkdir()
     for name, text in render_rules(load_policy(ROOT / "policy.yaml")).items():
         if name.endswith(".yaml"):
-            (tmp_path / "rules" / name).write_text(text)
-    (tmp_path / "tests").mkdir()
+            (where / "rules" / name).write_text(text)
+    (where / "tests").mkdir()
     expected: set[tuple[str, int, str]] = set()
     samples = sorted(SAMPLES.glob("*.py.sample"))
     assert len(samples) >= 4
     for sample in samples:
         as_path = f"tests/test_{sample.name.removesuffix('.py.sample')}.py"
-        shutil.copy(sample, tmp_path / as_path)
+        shutil.copy(sample, where / as_path)
         expected |= expected_findings(sample, as_path)
-    assert scan(semgrep, tmp_path, "--experimental") == expected
-    assert scan(semgrep, tmp_path) == expected
+    return where, expected
+
+
+@pytest.mark.parametrize("mode", [["--experimental"], []], ids=["experimental", "standard"])
+def test_regression_samples_give_exactly_the_annotated_findings(
+    semgrep: str, samples_project: tuple[Path, set[Any]], mode: list[str]
+):
+    where, expected = samples_project
+    assert scan(semgrep, where, *mode) == expected
 
 
 def lint(where: Path, *files: str) -> subprocess.CompletedProcess[str]:
