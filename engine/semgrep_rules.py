@@ -9,10 +9,11 @@ patterns as well as the shipped ones.
 What a rule flags: a call of one of the pattern's dotted names, through any import form
 (Semgrep resolves `import time as t` and `from time import sleep as snooze`), anywhere in
 a file the policy's `lint.paths` select. What clears it (see `exclusions`): a patch of one
-of its targets in the same test (decorator on the function or its class, `with`, a call,
-`.start()`, `patch.object(owner, "name")`, `monkeypatch.setattr` in both forms), an
-autouse fixture in the same file that patches it, a fixture parameter or `usefixtures`,
-a decorator or a `pytestmark` marker. A mock in one test never clears its neighbour.
+of its targets in the same test (decorator on the function or its class, `with`, a call
+or `.start()` before the real call, `patch.object(owner, "name")`, `monkeypatch.setattr`
+in both forms), an autouse fixture above it in the same file that patches it, a fixture
+parameter or `usefixtures`, a decorator or a `pytestmark` marker above it. A mock in one
+test never clears its neighbour.
 """
 
 from __future__ import annotations
@@ -176,7 +177,7 @@ def exclusions(pattern: BannedPattern) -> list[str]:
     out: list[str] = []
     for form in patch_forms(pattern):
         out += [
-            f"def $FUNC(...):\n  ...\n  {form}\n  ...\n",
+            f"{form}\n...\n",  # a call, `x = ...`, `.start()`: the statements after it
             f"with {form}:\n  ...\n",
             f"with {form} as $MOCK:\n  ...\n",
             f"@{form}\ndef $FUNC(...):\n  ...\n",
@@ -361,6 +362,11 @@ def _target_samples(main: _Sample, pattern: BannedPattern, call: str, arg: str) 
         f"def {main.name('patch of a module prefix')}(mocker):",
         f'    mocker.patch("my_package.module.{target}", return_value=None)',
         *main.ok(f"{call}({arg})"),
+        "",
+        "",
+        f"def {main.name('call before the patch')}(mocker):",
+        *main.ruleid(f"{call}({arg})"),
+        f'    mocker.patch("{target}")',
         "",
         "",
         f"def {main.name('mock patch start')}():",

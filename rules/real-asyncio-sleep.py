@@ -72,32 +72,38 @@ def test_007_patch_of_a_module_prefix(mocker):
     asyncio.sleep(2)
 
 
-def test_008_mock_patch_start():
+def test_008_call_before_the_patch(mocker):
+    # ruleid: test-policy.real-asyncio-sleep
+    asyncio.sleep(2)
+    mocker.patch("asyncio.sleep")
+
+
+def test_009_mock_patch_start():
     mock.patch("asyncio.sleep").start()
     # ok: test-policy.real-asyncio-sleep
     asyncio.sleep(2)
 
 
-def test_009_patcher_assigned_then_started():
+def test_010_patcher_assigned_then_started():
     patcher = mock.patch("asyncio.sleep")
     patcher.start()
     # ok: test-policy.real-asyncio-sleep
     asyncio.sleep(2)
 
 
-def test_010_monkeypatch_setattr_string(monkeypatch):
+def test_011_monkeypatch_setattr_string(monkeypatch):
     monkeypatch.setattr("asyncio.sleep", lambda *a, **k: None)
     # ok: test-policy.real-asyncio-sleep
     asyncio.sleep(2)
 
 
-def test_011_monkeypatch_setattr_object(monkeypatch):
+def test_012_monkeypatch_setattr_object(monkeypatch):
     monkeypatch.setattr(asyncio, "sleep", lambda *a, **k: None)
     # ok: test-policy.real-asyncio-sleep
     asyncio.sleep(2)
 
 
-def test_012_patch_object_call(mocker):
+def test_013_patch_object_call(mocker):
     mocker.patch.object(asyncio, "sleep")
     # ok: test-policy.real-asyncio-sleep
     asyncio.sleep(2)
@@ -106,25 +112,25 @@ def test_012_patch_object_call(mocker):
 @pytest.mark.parametrize('n', [1])
 @patch("asyncio.sleep")
 @pytest.mark.filterwarnings('ignore')
-def test_013_patch_decorator_under_other_decorators(patched, n):
+def test_014_patch_decorator_under_other_decorators(patched, n):
     # ok: test-policy.real-asyncio-sleep
     asyncio.sleep(2)
 
 
 @mock.patch.object(asyncio, "sleep")
-def test_014_patch_object_decorator(patched):
+def test_015_patch_object_decorator(patched):
     # ok: test-policy.real-asyncio-sleep
     asyncio.sleep(2)
 
 
 @patch("asyncio.sleep")
 class TestPatchedClass:
-    def test_015_method_of_a_patched_class(self, patched):
+    def test_016_method_of_a_patched_class(self, patched):
         # ok: test-policy.real-asyncio-sleep
         asyncio.sleep(2)
 
 
-def test_016_with_patch():
+def test_017_with_patch():
     with patch("asyncio.sleep"):
         # ok: test-policy.real-asyncio-sleep
         asyncio.sleep(2)
@@ -133,20 +139,20 @@ def test_016_with_patch():
     asyncio.sleep(2)
 
 
-def test_017_with_patch_as():
+def test_018_with_patch_as():
     with mock.patch("asyncio.sleep") as patched:
         # ok: test-policy.real-asyncio-sleep
         asyncio.sleep(2)
     assert patched.called
 
 
-def test_018_with_patch_object_among_others():
+def test_019_with_patch_object_among_others():
     with patch("os.getcwd"), patch.object(asyncio, "sleep"):
         # ok: test-policy.real-asyncio-sleep
         asyncio.sleep(2)
 
 
-def test_019_a_patch_of_something_else(mocker):
+def test_020_a_patch_of_something_else(mocker):
     mocker.patch("os.getcwd")
     # ruleid: test-policy.real-asyncio-sleep
     asyncio.sleep(2)

@@ -355,32 +355,38 @@ def test_038_patch_of_a_module_prefix(mocker):
     httpx.get(arg)
 
 
-def test_039_mock_patch_start():
+def test_039_call_before_the_patch(mocker):
+    # ruleid: test-policy.real-httpx
+    httpx.get(arg)
+    mocker.patch("httpx.get")
+
+
+def test_040_mock_patch_start():
     mock.patch("httpx.get").start()
     # ok: test-policy.real-httpx
     httpx.get(arg)
 
 
-def test_040_patcher_assigned_then_started():
+def test_041_patcher_assigned_then_started():
     patcher = mock.patch("httpx.get")
     patcher.start()
     # ok: test-policy.real-httpx
     httpx.get(arg)
 
 
-def test_041_monkeypatch_setattr_string(monkeypatch):
+def test_042_monkeypatch_setattr_string(monkeypatch):
     monkeypatch.setattr("httpx.get", lambda *a, **k: None)
     # ok: test-policy.real-httpx
     httpx.get(arg)
 
 
-def test_042_monkeypatch_setattr_object(monkeypatch):
+def test_043_monkeypatch_setattr_object(monkeypatch):
     monkeypatch.setattr(httpx, "get", lambda *a, **k: None)
     # ok: test-policy.real-httpx
     httpx.get(arg)
 
 
-def test_043_patch_object_call(mocker):
+def test_044_patch_object_call(mocker):
     mocker.patch.object(httpx, "get")
     # ok: test-policy.real-httpx
     httpx.get(arg)
@@ -389,25 +395,25 @@ def test_043_patch_object_call(mocker):
 @pytest.mark.parametrize('n', [1])
 @patch("httpx.get")
 @pytest.mark.filterwarnings('ignore')
-def test_044_patch_decorator_under_other_decorators(patched, n):
+def test_045_patch_decorator_under_other_decorators(patched, n):
     # ok: test-policy.real-httpx
     httpx.get(arg)
 
 
 @mock.patch.object(httpx, "get")
-def test_045_patch_object_decorator(patched):
+def test_046_patch_object_decorator(patched):
     # ok: test-policy.real-httpx
     httpx.get(arg)
 
 
 @patch("httpx.get")
 class TestPatchedClass:
-    def test_046_method_of_a_patched_class(self, patched):
+    def test_047_method_of_a_patched_class(self, patched):
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
 
-def test_047_with_patch():
+def test_048_with_patch():
     with patch("httpx.get"):
         # ok: test-policy.real-httpx
         httpx.get(arg)
@@ -416,100 +422,100 @@ def test_047_with_patch():
     httpx.get(arg)
 
 
-def test_048_with_patch_as():
+def test_049_with_patch_as():
     with mock.patch("httpx.get") as patched:
         # ok: test-policy.real-httpx
         httpx.get(arg)
     assert patched.called
 
 
-def test_049_with_patch_object_among_others():
+def test_050_with_patch_object_among_others():
     with patch("os.getcwd"), patch.object(httpx, "get"):
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
 
-def test_050_a_patch_of_something_else(mocker):
+def test_051_a_patch_of_something_else(mocker):
     mocker.patch("os.getcwd")
     # ruleid: test-policy.real-httpx
     httpx.get(arg)
 
 
 # the fixture httpx_mock clears the call
-def test_051_fixture_httpx_mock(httpx_mock):
+def test_052_fixture_httpx_mock(httpx_mock):
     # ok: test-policy.real-httpx
     httpx.get(arg)
 
 
 class TestWithFixture:
-    async def test_052_async_method_with_httpx_mock(self, httpx_mock: object):
+    async def test_053_async_method_with_httpx_mock(self, httpx_mock: object):
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
 
 # the fixture respx_mock clears the call
-def test_053_fixture_respx_mock(respx_mock):
+def test_054_fixture_respx_mock(respx_mock):
     # ok: test-policy.real-httpx
     httpx.get(arg)
 
 
 class TestWithFixture:
-    async def test_054_async_method_with_respx_mock(self, respx_mock: object):
+    async def test_055_async_method_with_respx_mock(self, respx_mock: object):
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
 
 # usefixtures on the test or its class
 @pytest.mark.usefixtures("httpx_mock")
-def test_055_usefixtures():
+def test_056_usefixtures():
     # ok: test-policy.real-httpx
     httpx.get(arg)
 
 
 @pytest.mark.usefixtures("respx_mock")
 class TestUsefixtures:
-    def test_056_method_under_usefixtures(self):
+    def test_057_method_under_usefixtures(self):
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
 
 # @respx.mock, with or without arguments, on the test or its class
 @respx.mock
-def test_057_decorator_respx_mock():
+def test_058_decorator_respx_mock():
     # ok: test-policy.real-httpx
     httpx.get(arg)
 
 
 @pytest.mark.filterwarnings('ignore')
 @respx.mock()
-def test_058_decorator_respx_mock_called():
+def test_059_decorator_respx_mock_called():
     # ok: test-policy.real-httpx
     httpx.get(arg)
 
 
 @respx.mock
 class TestDecorated:
-    def test_059_method_of_a_decorated_class(self):
+    def test_060_method_of_a_decorated_class(self):
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
 
 # @pytest.mark.vcr, with or without arguments, on the test or its class
 @pytest.mark.vcr
-def test_060_decorator_pytest_mark_vcr():
+def test_061_decorator_pytest_mark_vcr():
     # ok: test-policy.real-httpx
     httpx.get(arg)
 
 
 @pytest.mark.filterwarnings('ignore')
 @pytest.mark.vcr()
-def test_061_decorator_pytest_mark_vcr_called():
+def test_062_decorator_pytest_mark_vcr_called():
     # ok: test-policy.real-httpx
     httpx.get(arg)
 
 
 @pytest.mark.vcr
 class TestDecorated:
-    def test_062_method_of_a_decorated_class(self):
+    def test_063_method_of_a_decorated_class(self):
         # ok: test-policy.real-httpx
         httpx.get(arg)

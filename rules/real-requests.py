@@ -243,32 +243,38 @@ def test_029_patch_of_a_module_prefix(mocker):
     requests.get(arg)
 
 
-def test_030_mock_patch_start():
+def test_030_call_before_the_patch(mocker):
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+    mocker.patch("requests.get")
+
+
+def test_031_mock_patch_start():
     mock.patch("requests.get").start()
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
-def test_031_patcher_assigned_then_started():
+def test_032_patcher_assigned_then_started():
     patcher = mock.patch("requests.get")
     patcher.start()
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
-def test_032_monkeypatch_setattr_string(monkeypatch):
+def test_033_monkeypatch_setattr_string(monkeypatch):
     monkeypatch.setattr("requests.get", lambda *a, **k: None)
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
-def test_033_monkeypatch_setattr_object(monkeypatch):
+def test_034_monkeypatch_setattr_object(monkeypatch):
     monkeypatch.setattr(requests, "get", lambda *a, **k: None)
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
-def test_034_patch_object_call(mocker):
+def test_035_patch_object_call(mocker):
     mocker.patch.object(requests, "get")
     # ok: test-policy.real-requests
     requests.get(arg)
@@ -277,25 +283,25 @@ def test_034_patch_object_call(mocker):
 @pytest.mark.parametrize('n', [1])
 @patch("requests.get")
 @pytest.mark.filterwarnings('ignore')
-def test_035_patch_decorator_under_other_decorators(patched, n):
+def test_036_patch_decorator_under_other_decorators(patched, n):
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 @mock.patch.object(requests, "get")
-def test_036_patch_object_decorator(patched):
+def test_037_patch_object_decorator(patched):
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 @patch("requests.get")
 class TestPatchedClass:
-    def test_037_method_of_a_patched_class(self, patched):
+    def test_038_method_of_a_patched_class(self, patched):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-def test_038_with_patch():
+def test_039_with_patch():
     with patch("requests.get"):
         # ok: test-policy.real-requests
         requests.get(arg)
@@ -304,112 +310,112 @@ def test_038_with_patch():
     requests.get(arg)
 
 
-def test_039_with_patch_as():
+def test_040_with_patch_as():
     with mock.patch("requests.get") as patched:
         # ok: test-policy.real-requests
         requests.get(arg)
     assert patched.called
 
 
-def test_040_with_patch_object_among_others():
+def test_041_with_patch_object_among_others():
     with patch("os.getcwd"), patch.object(requests, "get"):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-def test_041_a_patch_of_something_else(mocker):
+def test_042_a_patch_of_something_else(mocker):
     mocker.patch("os.getcwd")
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
 # the fixture requests_mock clears the call
-def test_042_fixture_requests_mock(requests_mock):
+def test_043_fixture_requests_mock(requests_mock):
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 class TestWithFixture:
-    async def test_043_async_method_with_requests_mock(self, requests_mock: object):
+    async def test_044_async_method_with_requests_mock(self, requests_mock: object):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
 # the fixture responses clears the call
-def test_044_fixture_responses(responses):
+def test_045_fixture_responses(responses):
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 class TestWithFixture:
-    async def test_045_async_method_with_responses(self, responses: object):
+    async def test_046_async_method_with_responses(self, responses: object):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
 # the fixture mocked_responses clears the call
-def test_046_fixture_mocked_responses(mocked_responses):
+def test_047_fixture_mocked_responses(mocked_responses):
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 class TestWithFixture:
-    async def test_047_async_method_with_mocked_responses(self, mocked_responses: object):
+    async def test_048_async_method_with_mocked_responses(self, mocked_responses: object):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
 # usefixtures on the test or its class
 @pytest.mark.usefixtures("requests_mock")
-def test_048_usefixtures():
+def test_049_usefixtures():
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 @pytest.mark.usefixtures("mocked_responses")
 class TestUsefixtures:
-    def test_049_method_under_usefixtures(self):
+    def test_050_method_under_usefixtures(self):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
 # @responses.activate, with or without arguments, on the test or its class
 @responses.activate
-def test_050_decorator_responses_activate():
+def test_051_decorator_responses_activate():
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 @pytest.mark.filterwarnings('ignore')
 @responses.activate()
-def test_051_decorator_responses_activate_called():
+def test_052_decorator_responses_activate_called():
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 @responses.activate
 class TestDecorated:
-    def test_052_method_of_a_decorated_class(self):
+    def test_053_method_of_a_decorated_class(self):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
 # @pytest.mark.vcr, with or without arguments, on the test or its class
 @pytest.mark.vcr
-def test_053_decorator_pytest_mark_vcr():
+def test_054_decorator_pytest_mark_vcr():
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 @pytest.mark.filterwarnings('ignore')
 @pytest.mark.vcr()
-def test_054_decorator_pytest_mark_vcr_called():
+def test_055_decorator_pytest_mark_vcr_called():
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 @pytest.mark.vcr
 class TestDecorated:
-    def test_055_method_of_a_decorated_class(self):
+    def test_056_method_of_a_decorated_class(self):
         # ok: test-policy.real-requests
         requests.get(arg)

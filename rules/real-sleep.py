@@ -72,32 +72,38 @@ def test_007_patch_of_a_module_prefix(mocker):
     time.sleep(2)
 
 
-def test_008_mock_patch_start():
+def test_008_call_before_the_patch(mocker):
+    # ruleid: test-policy.real-sleep
+    time.sleep(2)
+    mocker.patch("time.sleep")
+
+
+def test_009_mock_patch_start():
     mock.patch("time.sleep").start()
     # ok: test-policy.real-sleep
     time.sleep(2)
 
 
-def test_009_patcher_assigned_then_started():
+def test_010_patcher_assigned_then_started():
     patcher = mock.patch("time.sleep")
     patcher.start()
     # ok: test-policy.real-sleep
     time.sleep(2)
 
 
-def test_010_monkeypatch_setattr_string(monkeypatch):
+def test_011_monkeypatch_setattr_string(monkeypatch):
     monkeypatch.setattr("time.sleep", lambda *a, **k: None)
     # ok: test-policy.real-sleep
     time.sleep(2)
 
 
-def test_011_monkeypatch_setattr_object(monkeypatch):
+def test_012_monkeypatch_setattr_object(monkeypatch):
     monkeypatch.setattr(time, "sleep", lambda *a, **k: None)
     # ok: test-policy.real-sleep
     time.sleep(2)
 
 
-def test_012_patch_object_call(mocker):
+def test_013_patch_object_call(mocker):
     mocker.patch.object(time, "sleep")
     # ok: test-policy.real-sleep
     time.sleep(2)
@@ -106,25 +112,25 @@ def test_012_patch_object_call(mocker):
 @pytest.mark.parametrize('n', [1])
 @patch("time.sleep")
 @pytest.mark.filterwarnings('ignore')
-def test_013_patch_decorator_under_other_decorators(patched, n):
+def test_014_patch_decorator_under_other_decorators(patched, n):
     # ok: test-policy.real-sleep
     time.sleep(2)
 
 
 @mock.patch.object(time, "sleep")
-def test_014_patch_object_decorator(patched):
+def test_015_patch_object_decorator(patched):
     # ok: test-policy.real-sleep
     time.sleep(2)
 
 
 @patch("time.sleep")
 class TestPatchedClass:
-    def test_015_method_of_a_patched_class(self, patched):
+    def test_016_method_of_a_patched_class(self, patched):
         # ok: test-policy.real-sleep
         time.sleep(2)
 
 
-def test_016_with_patch():
+def test_017_with_patch():
     with patch("time.sleep"):
         # ok: test-policy.real-sleep
         time.sleep(2)
@@ -133,58 +139,58 @@ def test_016_with_patch():
     time.sleep(2)
 
 
-def test_017_with_patch_as():
+def test_018_with_patch_as():
     with mock.patch("time.sleep") as patched:
         # ok: test-policy.real-sleep
         time.sleep(2)
     assert patched.called
 
 
-def test_018_with_patch_object_among_others():
+def test_019_with_patch_object_among_others():
     with patch("os.getcwd"), patch.object(time, "sleep"):
         # ok: test-policy.real-sleep
         time.sleep(2)
 
 
-def test_019_a_patch_of_something_else(mocker):
+def test_020_a_patch_of_something_else(mocker):
     mocker.patch("os.getcwd")
     # ruleid: test-policy.real-sleep
     time.sleep(2)
 
 
 # the fixture freezer clears the call
-def test_020_fixture_freezer(freezer):
+def test_021_fixture_freezer(freezer):
     # ok: test-policy.real-sleep
     time.sleep(2)
 
 
 class TestWithFixture:
-    async def test_021_async_method_with_freezer(self, freezer: object):
+    async def test_022_async_method_with_freezer(self, freezer: object):
         # ok: test-policy.real-sleep
         time.sleep(2)
 
 
 # the fixture time_machine clears the call
-def test_022_fixture_time_machine(time_machine):
+def test_023_fixture_time_machine(time_machine):
     # ok: test-policy.real-sleep
     time.sleep(2)
 
 
 class TestWithFixture:
-    async def test_023_async_method_with_time_machine(self, time_machine: object):
+    async def test_024_async_method_with_time_machine(self, time_machine: object):
         # ok: test-policy.real-sleep
         time.sleep(2)
 
 
 # usefixtures on the test or its class
 @pytest.mark.usefixtures("freezer")
-def test_024_usefixtures():
+def test_025_usefixtures():
     # ok: test-policy.real-sleep
     time.sleep(2)
 
 
 @pytest.mark.usefixtures("time_machine")
 class TestUsefixtures:
-    def test_025_method_under_usefixtures(self):
+    def test_026_method_under_usefixtures(self):
         # ok: test-policy.real-sleep
         time.sleep(2)

@@ -62,32 +62,38 @@ def test_006_patch_of_a_module_prefix(mocker):
     subprocess.run(arg)
 
 
-def test_007_mock_patch_start():
+def test_007_call_before_the_patch(mocker):
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+    mocker.patch("subprocess.run")
+
+
+def test_008_mock_patch_start():
     mock.patch("subprocess.run").start()
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
-def test_008_patcher_assigned_then_started():
+def test_009_patcher_assigned_then_started():
     patcher = mock.patch("subprocess.run")
     patcher.start()
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
-def test_009_monkeypatch_setattr_string(monkeypatch):
+def test_010_monkeypatch_setattr_string(monkeypatch):
     monkeypatch.setattr("subprocess.run", lambda *a, **k: None)
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
-def test_010_monkeypatch_setattr_object(monkeypatch):
+def test_011_monkeypatch_setattr_object(monkeypatch):
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: None)
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
-def test_011_patch_object_call(mocker):
+def test_012_patch_object_call(mocker):
     mocker.patch.object(subprocess, "run")
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
@@ -96,25 +102,25 @@ def test_011_patch_object_call(mocker):
 @pytest.mark.parametrize('n', [1])
 @patch("subprocess.run")
 @pytest.mark.filterwarnings('ignore')
-def test_012_patch_decorator_under_other_decorators(patched, n):
+def test_013_patch_decorator_under_other_decorators(patched, n):
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 @mock.patch.object(subprocess, "run")
-def test_013_patch_object_decorator(patched):
+def test_014_patch_object_decorator(patched):
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 @patch("subprocess.run")
 class TestPatchedClass:
-    def test_014_method_of_a_patched_class(self, patched):
+    def test_015_method_of_a_patched_class(self, patched):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
 
 
-def test_015_with_patch():
+def test_016_with_patch():
     with patch("subprocess.run"):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
@@ -123,58 +129,58 @@ def test_015_with_patch():
     subprocess.run(arg)
 
 
-def test_016_with_patch_as():
+def test_017_with_patch_as():
     with mock.patch("subprocess.run") as patched:
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
     assert patched.called
 
 
-def test_017_with_patch_object_among_others():
+def test_018_with_patch_object_among_others():
     with patch("os.getcwd"), patch.object(subprocess, "run"):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
 
 
-def test_018_a_patch_of_something_else(mocker):
+def test_019_a_patch_of_something_else(mocker):
     mocker.patch("os.getcwd")
     # ruleid: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 # the fixture fake_process clears the call
-def test_019_fixture_fake_process(fake_process):
+def test_020_fixture_fake_process(fake_process):
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 class TestWithFixture:
-    async def test_020_async_method_with_fake_process(self, fake_process: object):
+    async def test_021_async_method_with_fake_process(self, fake_process: object):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
 
 
 # the fixture fp clears the call
-def test_021_fixture_fp(fp):
+def test_022_fixture_fp(fp):
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 class TestWithFixture:
-    async def test_022_async_method_with_fp(self, fp: object):
+    async def test_023_async_method_with_fp(self, fp: object):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
 
 
 # usefixtures on the test or its class
 @pytest.mark.usefixtures("fake_process")
-def test_023_usefixtures():
+def test_024_usefixtures():
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 @pytest.mark.usefixtures("fp")
 class TestUsefixtures:
-    def test_024_method_under_usefixtures(self):
+    def test_025_method_under_usefixtures(self):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)

@@ -87,32 +87,38 @@ def test_009_patch_of_a_module_prefix(mocker):
     urllib.request.urlopen(arg)
 
 
-def test_010_mock_patch_start():
+def test_010_call_before_the_patch(mocker):
+    # ruleid: test-policy.real-urllib
+    urllib.request.urlopen(arg)
+    mocker.patch("urllib.request.urlopen")
+
+
+def test_011_mock_patch_start():
     mock.patch("urllib.request.urlopen").start()
     # ok: test-policy.real-urllib
     urllib.request.urlopen(arg)
 
 
-def test_011_patcher_assigned_then_started():
+def test_012_patcher_assigned_then_started():
     patcher = mock.patch("urllib.request.urlopen")
     patcher.start()
     # ok: test-policy.real-urllib
     urllib.request.urlopen(arg)
 
 
-def test_012_monkeypatch_setattr_string(monkeypatch):
+def test_013_monkeypatch_setattr_string(monkeypatch):
     monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: None)
     # ok: test-policy.real-urllib
     urllib.request.urlopen(arg)
 
 
-def test_013_monkeypatch_setattr_object(monkeypatch):
+def test_014_monkeypatch_setattr_object(monkeypatch):
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: None)
     # ok: test-policy.real-urllib
     urllib.request.urlopen(arg)
 
 
-def test_014_patch_object_call(mocker):
+def test_015_patch_object_call(mocker):
     mocker.patch.object(urllib.request, "urlopen")
     # ok: test-policy.real-urllib
     urllib.request.urlopen(arg)
@@ -121,25 +127,25 @@ def test_014_patch_object_call(mocker):
 @pytest.mark.parametrize('n', [1])
 @patch("urllib.request.urlopen")
 @pytest.mark.filterwarnings('ignore')
-def test_015_patch_decorator_under_other_decorators(patched, n):
+def test_016_patch_decorator_under_other_decorators(patched, n):
     # ok: test-policy.real-urllib
     urllib.request.urlopen(arg)
 
 
 @mock.patch.object(urllib.request, "urlopen")
-def test_016_patch_object_decorator(patched):
+def test_017_patch_object_decorator(patched):
     # ok: test-policy.real-urllib
     urllib.request.urlopen(arg)
 
 
 @patch("urllib.request.urlopen")
 class TestPatchedClass:
-    def test_017_method_of_a_patched_class(self, patched):
+    def test_018_method_of_a_patched_class(self, patched):
         # ok: test-policy.real-urllib
         urllib.request.urlopen(arg)
 
 
-def test_018_with_patch():
+def test_019_with_patch():
     with patch("urllib.request.urlopen"):
         # ok: test-policy.real-urllib
         urllib.request.urlopen(arg)
@@ -148,20 +154,20 @@ def test_018_with_patch():
     urllib.request.urlopen(arg)
 
 
-def test_019_with_patch_as():
+def test_020_with_patch_as():
     with mock.patch("urllib.request.urlopen") as patched:
         # ok: test-policy.real-urllib
         urllib.request.urlopen(arg)
     assert patched.called
 
 
-def test_020_with_patch_object_among_others():
+def test_021_with_patch_object_among_others():
     with patch("os.getcwd"), patch.object(urllib.request, "urlopen"):
         # ok: test-policy.real-urllib
         urllib.request.urlopen(arg)
 
 
-def test_021_a_patch_of_something_else(mocker):
+def test_022_a_patch_of_something_else(mocker):
     mocker.patch("os.getcwd")
     # ruleid: test-policy.real-urllib
     urllib.request.urlopen(arg)
@@ -169,20 +175,20 @@ def test_021_a_patch_of_something_else(mocker):
 
 # @pytest.mark.vcr, with or without arguments, on the test or its class
 @pytest.mark.vcr
-def test_022_decorator_pytest_mark_vcr():
+def test_023_decorator_pytest_mark_vcr():
     # ok: test-policy.real-urllib
     urllib.request.urlopen(arg)
 
 
 @pytest.mark.filterwarnings('ignore')
 @pytest.mark.vcr()
-def test_023_decorator_pytest_mark_vcr_called():
+def test_024_decorator_pytest_mark_vcr_called():
     # ok: test-policy.real-urllib
     urllib.request.urlopen(arg)
 
 
 @pytest.mark.vcr
 class TestDecorated:
-    def test_024_method_of_a_decorated_class(self):
+    def test_025_method_of_a_decorated_class(self):
         # ok: test-policy.real-urllib
         urllib.request.urlopen(arg)
