@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
+import tempfile
 from pathlib import Path
 
-from engine.files import write_atomic
+from engine.errors import UserError
 from engine.loader import load_policy
 from engine.policy import Policy
 from engine.semgrep_rules import MARK, render_rules
@@ -51,7 +53,11 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f"{rules_dir}/ is in sync with {args.policy}", file=sys.stderr)
         return 0
-    written = write_rules(policy, rules_dir, source)
+    try:
+        written = write_rules(policy, rules_dir, source)
+    except OSError as exc:
+        where = exc.filename or rules_dir
+        raise UserError(f"{where}: cannot write the rules ({exc.strerror or exc})") from None
     print(f"wrote {len(written)} files to {rules_dir}/", file=sys.stderr)
     return 0
 
@@ -76,24 +82,35 @@ def owned_files(rules_dir: Path) -> list[Path]:
 def write_rules(policy: Policy, rules_dir: Path, source: str = "policy.yaml") -> list[Path]:
     """Write every generated file into `rules_dir` and remove the stale ones generate owns.
 
-    Everything is rendered before anything is written; each file is replaced atomically and
-    only when its text changes. Returns the paths of all generated files, sorted.
+    Everything is rendered, then every changed file is staged as a temporary file beside its
+    target, and only then are the staged files renamed over their targets: a failure while
+    staging leaves `rules_dir` as it was, and no file is ever half-written. Returns the paths
+    of all generated files, sorted. Raises OSError when the directory cannot be written.
     """
     files = render_rules(policy, source)
     stale = [path for path in owned_files(rules_dir) if path.name not in files]
-    written = []
-    for name, text in files.items():
-        path = rules_dir / name
-        written.append(path)
-        try:
-            if path.read_text(encoding="utf-8") == text:
-                continue
-        except (OSError, UnicodeDecodeError):
-            pass
-        write_atomic(path, text)
+    rules_dir.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[str, Path]] = []
+    try:
+        for name, text in files.items():
+            path = rules_dir / name
+            try:
+                if path.read_text(encoding="utf-8") == text:
+                    continue
+            except (OSError, UnicodeDecodeError):
+                pass
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=rules_dir)
+            staged.append((tmp, path))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
     for path in stale:
         path.unlink(missing_ok=True)
-    return written
+    return [rules_dir / name for name in files]
 
 
 def check(policy: Policy, rules_dir: Path, source: str = "policy.yaml") -> str:

@@ -203,3 +203,16 @@ def test_the_semgrep_hook_selects_the_files_the_default_lint_globs_select(hooks_
     assert hook["additional_dependencies"] == ["semgrep==1.180.0"]
     for flag in ("--error", "--metrics=off", "--disable-version-check", "--config rules"):
         assert flag in hook["entry"]
+
+
+def test_a_file_that_cannot_be_replaced_is_an_error_and_leaves_no_temporary_files(
+    project: Path, capsys
+):
+    blocker = project / "rules" / "real-sleep.yaml"
+    blocker.mkdir(parents=True)
+    assert run_in(project, "generate") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "cannot write the rules" in err
+    assert not list((project / "rules").glob(".*.tmp"))
+    assert blocker.is_dir()
