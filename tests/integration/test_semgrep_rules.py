@@ -124,3 +124,39 @@ def test_lint_rejects_a_real_sleep_and_passes_its_mocked_twin(tmp_path: Path):
 def test_this_projects_own_tests_pass_its_own_rules():
     done = lint(ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+TEAM_POLICY = """
+version: 1
+categories: {unit: {limit: 1, default: true}}
+banned:
+  - id: real-aws
+    calls: [boto3.client, boto3.resource, boto3.session.Session]
+    why: "a real AWS client talks to the network"
+    fix: "use moto's mock_aws"
+    safe_kwargs: [endpoint_url]
+    cleared_by:
+      targets: [boto3.client, boto3.session.Session.client]
+      fixtures: [aws, moto_server]
+      decorators: [moto.mock_aws]
+  - id: real-clock-wait
+    calls: [clock.wait_until]
+    why: "waits for wall-clock time"
+    fix: "freeze the clock"
+    min_seconds: 1
+    severity: warning
+"""
+
+
+def test_a_teams_own_patterns_get_rule_tests_that_pass(semgrep: str, tmp_path: Path):
+    from engine.commands.generate import write_rules
+    from engine.loader import parse_policy
+
+    written = write_rules(parse_policy(TEAM_POLICY.encode(), "policy.yaml"), tmp_path)
+    assert {p.name for p in written} >= {"real-aws.yaml", "real-aws.py",
+                                         "real-aws.pytestmark.py", "real-clock-wait.py"}
+    # nosemgrep: test-policy.real-subprocess (an integration test runs the real tool)
+    done = subprocess.run([semgrep, "--test", str(tmp_path), *FLAGS],
+                          capture_output=True, text=True, env=tool_env(), check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2/2: ✓ All tests passed" in done.stdout
