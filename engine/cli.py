@@ -12,7 +12,7 @@ from engine import __version__
 from engine.errors import UserError
 
 #: Subcommands, in the order `--help` lists them; each is engine.commands.<name>.
-COMMANDS = ("check", "schema", "explain", "audit", "init")
+COMMANDS = ("check", "schema", "explain", "generate", "lint", "audit", "init")
 
 
 def _load(name: str) -> ModuleType:

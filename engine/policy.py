@@ -216,7 +216,9 @@ class BannedPattern(_Model):
     why: str = Field(min_length=1, description="Why the call makes a test slow.")
     fix: str = Field(min_length=1, description="What to do instead.")
     severity: Literal["error", "warning"] = Field(
-        default="error", description="`error` blocks the commit; `warning` only reports."
+        default="error",
+        description="The severity Semgrep shows. Both block the commit: the hook runs "
+        "Semgrep with `--error`; use `# nosemgrep: <id>` for a justified exception.",
     )
     min_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(
         default=None,
@@ -231,6 +233,11 @@ class BannedPattern(_Model):
     cleared_by: Mocks = Field(
         default_factory=Mocks, description="The mocks that clear the call (data, not code)."
     )
+    allowed_paths: tuple[Glob, ...] = Field(
+        default=(),
+        description="Globs of test files where this pattern is allowed "
+        "(real subprocesses in `tests/integration/**`).",
+    )
 
 
 class Lint(_Model):
@@ -239,6 +246,11 @@ class Lint(_Model):
     paths: tuple[Glob, ...] = Field(
         default=("tests/**", "test_*.py", "*_test.py", "conftest.py"),
         description="Globs of test files the rules apply to.",
+    )
+    exclude: tuple[Glob, ...] = Field(
+        default=(),
+        description="Globs of files the rules never scan (deliberately slow examples, "
+        "vendored code).",
     )
 
 
@@ -352,6 +364,19 @@ def cross_field_problems(policy: Policy) -> list[tuple[tuple[str | int, ...], st
                 )
             )
         seen.setdefault(pattern.id, index)
+    banned_by: dict[str, str] = {}
+    for index, pattern in enumerate(policy.banned):
+        for call_index, call in enumerate(pattern.calls):
+            owner = banned_by.get(call)
+            if owner is not None:
+                problems.append(
+                    (
+                        ("banned", index, "calls", call_index),
+                        f"{call!r} is already banned by {owner!r}",
+                        "a call belongs to one pattern, or each finding is reported twice",
+                    )
+                )
+            banned_by.setdefault(call, pattern.id)
     return problems
 
 

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-from collections.abc import Callable
 from pathlib import Path
-from typing import cast
 
 from engine import scaffold
+from engine.commands.generate import write_rules
 from engine.errors import UserError
 from engine.files import write_atomic
 from engine.loader import load_policy
-from engine.policy import Policy
 
 HELP = "write a starter policy.yaml, pre-commit config and CI workflow for this repository"
 
 #: Directories never searched for test suites.
 SKIPPED = frozenset({".git", ".venv", "venv", "node_modules", ".tox", ".nox", "build", "dist"})
-
-WriteRules = Callable[[Policy, Path], list[Path]]
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", default=".", metavar="DIR",
@@ -36,16 +30,6 @@ def directories(root: Path) -> list[str]:
         found.extend(f"{first.name}/{second.name}" for second in sorted(first.iterdir())
                      if second.is_dir())
     return found
-
-
-def rules_writer() -> WriteRules | None:
-    """`engine.commands.generate.write_rules`, when this build has the generate command."""
-    try:
-        module = importlib.import_module("engine.commands.generate")
-    except ModuleNotFoundError:
-        return None
-    writer = getattr(module, "write_rules", None)
-    return cast(WriteRules, writer) if callable(writer) else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,13 +51,8 @@ def run(args: argparse.Namespace) -> int:
         write_atomic(root / name, text)
         print(f"wrote {root / name}")
     policy = load_policy(root / args.policy)  # what was just written must load
-    write_rules = rules_writer()
-    if write_rules is None:
-        print("rules/ not generated: this build has no `test-policy generate`; "
-              "run it once your test-policy-engine has it")
-    else:
-        for path in write_rules(policy, rules_dir):
-            print(f"wrote {path}")
+    for path in write_rules(policy, rules_dir, source=args.policy):
+        print(f"wrote {path}")
     print(f"\nlayout: {layout.describe()}")
     print("next: `test-policy check` to see what the policy enforces, "
           "`pre-commit install` to run the hooks on every commit, "

@@ -1,0 +1,182 @@
+"""Real Semgrep scans with the generated rules: rule tests, regression samples, lint."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.loader import load_policy
+from engine.semgrep_rules import render_rules
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "tests" / "semgrep_samples"
+FLAGS = ["--metrics=off", "--disable-version-check"]
+#: What Semgrep prints before a rule id.
+ARROW = "\u276f\u276f\u2771"
+ANNOTATION = re.compile(r"#\s*ruleid:\s*(\S+)")
+
+
+def tool_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(ROOT / ".tools" / "bin"), str(Path(sys.executable).parent),
+                                   env.get("PATH", "")])
+    env["SEMGREP_ENABLE_VERSION_CHECK"] = "0"
+    return env
+
+
+@pytest.fixture(scope="module")
+def semgrep() -> str:
+    found = shutil.which("semgrep", path=tool_env()["PATH"])
+    assert found, "semgrep is not installed: run `make tools`"
+    return found
+
+
+def expected_findings(sample: Path, as_path: str) -> set[tuple[str, int, str]]:
+    found = set()
+    for number, line in enumerate(sample.read_text().splitlines(), 1):
+        match = ANNOTATION.search(line)
+        if match:
+            found.add((as_path, number + 1, match.group(1)))
+    return found
+
+
+def scan(semgrep: str, where: Path, *extra: str) -> set[tuple[str, int, str]]:
+    # nosemgrep: test-policy.real-subprocess (an integration test runs the real tool)
+    done = subprocess.run(
+        [semgrep, "scan", *extra, *FLAGS, "--quiet", "--json", "--config", "rules", "tests"],
+        cwd=where, capture_output=True, text=True, env=tool_env(), check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["errors"] == []
+    return {(r["path"], r["start"]["line"], r["check_id"].removeprefix("rules."))
+            for r in data["results"]}
+
+
+@pytest.mark.slow  # semgrep --test runs one scan per rule file: 3 s alone, over 5 s under load
+def test_the_generated_rule_tests_pass_under_semgrep_test(semgrep: str):
+    # nosemgrep: test-policy.real-subprocess (an integration test runs the real tool)
+    done = subprocess.run([semgrep, "--test", "rules/", *FLAGS], cwd=ROOT,
+                          capture_output=True, text=True, env=tool_env(), check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All tests passed" in done.stdout
+
+
+@pytest.fixture(scope="module")
+def samples_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[Any]]:
+    """The shipped policy's rules and every regression sample as tests/test_<name>.py."""
+    where = tmp_path_factory.mktemp("samples")
+    (where / "rules").mkdir()
+    for name, text in render_rules(load_policy(ROOT / "policy.yaml")).items():
+        if name.endswith(".yaml"):
+            (where / "rules" / name).write_text(text)
+    (where / "tests").mkdir()
+    expected: set[tuple[str, int, str]] = set()
+    samples = sorted(SAMPLES.glob("*.py.sample"))
+    assert len(samples) >= 4
+    for sample in samples:
+        as_path = f"tests/test_{sample.name.removesuffix('.py.sample')}.py"
+        shutil.copy(sample, where / as_path)
+        expected |= expected_findings(sample, as_path)
+    return where, expected
+
+
+@pytest.mark.parametrize("mode", [["--experimental"], []], ids=["experimental", "standard"])
+def test_regression_samples_give_exactly_the_annotated_findings(
+    semgrep: str, samples_project: tuple[Path, set[Any]], mode: list[str]
+):
+    where, expected = samples_project
+    assert scan(semgrep, where, *mode) == expected
+
+
+def lint(where: Path, *files: str) -> subprocess.CompletedProcess[str]:
+    """`test-policy lint`; stdout with runs of white space made one (Semgrep wraps messages)."""
+    # nosemgrep: test-policy.real-subprocess (an integration test runs the real tool)
+    done = subprocess.run([sys.executable, "-m", "engine", "lint", *files], cwd=where,
+                          capture_output=True, text=True, env=tool_env(), check=False)
+    done.stdout = " ".join(done.stdout.split())
+    return done
+
+
+def test_lint_rejects_a_real_sleep_and_passes_its_mocked_twin(tmp_path: Path):
+    shutil.copy(ROOT / "policy.yaml", tmp_path / "policy.yaml")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_retry.py").write_text(
+        "import time\n\ndef test_retry_logic():\n    time.sleep(2)\n")
+    (tmp_path / "tests" / "test_twin.py").write_text(
+        "import time\n\ndef test_retry_logic(mocker):\n"
+        "    mocker.patch('time.sleep')\n    time.sleep(2)\n")
+    failed = lint(tmp_path)
+    assert failed.returncode == 1, failed.stderr
+    assert "tests/test_retry.py" in failed.stdout
+    assert "a real sleep makes the test wait for wall-clock time" in failed.stdout
+    assert "test_twin" not in failed.stdout
+    passed = lint(tmp_path, "tests/test_twin.py")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+def test_excluded_files_and_a_patterns_allowed_paths_are_not_flagged(tmp_path: Path):
+    shutil.copy(ROOT / "policy.yaml", tmp_path / "policy.yaml")
+    body = ("import subprocess\nimport time\n\ndef test_spawns():\n"
+            "    subprocess.run(['true'])\n    time.sleep(2)\n")
+    for where in ("tests/unit", "tests/integration", "examples/shop/tests"):
+        (tmp_path / where).mkdir(parents=True)
+        (tmp_path / where / "test_spawn.py").write_text(body)
+    done = lint(tmp_path, "tests/unit/test_spawn.py", "tests/integration/test_spawn.py",
+                "examples/shop/tests/test_spawn.py")
+    assert done.returncode == 1, done.stderr
+    assert "examples/shop/tests/test_spawn.py" not in done.stdout
+    integration, unit = done.stdout.split("tests/unit/test_spawn.py")
+    assert f"{ARROW} test-policy.real-sleep" in integration
+    assert "real-subprocess" not in integration.split("Code Findings")[1]
+    assert f"{ARROW} test-policy.real-subprocess" in unit
+    assert f"{ARROW} test-policy.real-sleep" in unit
+
+
+def test_this_projects_own_tests_pass_its_own_rules():
+    done = lint(ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+TEAM_POLICY = """
+version: 1
+categories: {unit: {limit: 1, default: true}}
+banned:
+  - id: real-aws
+    calls: [boto3.client, boto3.resource, boto3.session.Session]
+    why: "a real AWS client talks to the network"
+    fix: "use moto's mock_aws"
+    safe_kwargs: [endpoint_url]
+    cleared_by:
+      targets: [boto3.client, boto3.session.Session.client]
+      fixtures: [aws, moto_server]
+      decorators: [moto.mock_aws]
+  - id: real-clock-wait
+    calls: [clock.wait_until]
+    why: "waits for wall-clock time"
+    fix: "freeze the clock"
+    min_seconds: 1
+    severity: warning
+"""
+
+
+def test_a_teams_own_patterns_get_rule_tests_that_pass(semgrep: str, tmp_path: Path):
+    from engine.commands.generate import write_rules
+    from engine.loader import parse_policy
+
+    written = write_rules(parse_policy(TEAM_POLICY.encode(), "policy.yaml"), tmp_path)
+    assert {p.name for p in written} >= {"real-aws.yaml", "real-aws.py",
+                                         "real-aws.pytestmark.py", "real-clock-wait.py"}
+    # nosemgrep: test-policy.real-subprocess (an integration test runs the real tool)
+    done = subprocess.run([semgrep, "--test", str(tmp_path), *FLAGS],
+                          capture_output=True, text=True, env=tool_env(), check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2/2: ✓ All tests passed" in done.stdout

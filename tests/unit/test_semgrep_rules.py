@@ -1,0 +1,226 @@
+"""The generated Semgrep rules as text: deterministic, owned, in sync, and refused on bad input."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from engine.cli import main
+from engine.commands.generate import check, write_rules
+from engine.loader import load_policy, parse_policy
+from engine.semgrep_rules import MARK, catalogue, render_rules
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICY = ROOT / "policy.yaml"
+
+
+@pytest.fixture
+def policy_text() -> str:
+    return POLICY.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def project(tmp_path: Path, policy_text: str) -> Path:
+    (tmp_path / "policy.yaml").write_text(policy_text, encoding="utf-8")
+    return tmp_path
+
+
+def run_in(path: Path, *argv: str) -> int:
+    old = Path.cwd()
+    os.chdir(path)
+    try:
+        return main(list(argv))
+    finally:
+        os.chdir(old)
+
+
+def test_rendering_twice_gives_the_same_bytes_in_sorted_order():
+    policy = load_policy(POLICY)
+    first, second = render_rules(policy), render_rules(policy)
+    assert first == second
+    assert list(first) == sorted(first)
+
+
+def test_there_is_one_rule_per_banned_pattern_with_a_stable_id():
+    policy = load_policy(POLICY)
+    files = render_rules(policy)
+    for pattern in policy.banned:
+        data = yaml.safe_load(files[f"{pattern.id}.yaml"])
+        (rule,) = data["rules"]
+        assert rule["id"] == f"test-policy.{pattern.id}"
+        assert rule["paths"]["include"] == list(policy.lint.paths)
+        assert f"# nosemgrep: test-policy.{pattern.id}" in rule["message"]
+        assert pattern.why.rstrip(".") in rule["message"]
+        assert f"{pattern.id}.py" in files
+
+
+def test_a_rule_skips_the_lint_excludes_and_the_paths_its_pattern_is_allowed_in():
+    files = render_rules(load_policy(POLICY))
+    subprocess_rule = yaml.safe_load(files["real-subprocess.yaml"])["rules"][0]
+    sleep_rule = yaml.safe_load(files["real-sleep.yaml"])["rules"][0]
+    assert subprocess_rule["paths"]["exclude"] == ["examples/**", "tests/integration/**"]
+    assert sleep_rule["paths"]["exclude"] == ["examples/**"]
+
+
+def test_every_generated_file_says_it_is_generated_and_how_to_regenerate():
+    for name, text in render_rules(load_policy(POLICY)).items():
+        assert text.startswith(MARK + " from policy.yaml"), name
+        assert "run `test-policy generate` to regenerate" in text.splitlines()[1], name
+
+
+def test_the_shipped_rules_are_in_sync_with_the_shipped_policy(capsys):
+    assert run_in(ROOT, "generate", "--check") == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_min_seconds_and_safe_kwargs_reach_the_rule():
+    policy = parse_policy(b"""
+version: 1
+categories: {unit: {limit: 1, default: true}}
+banned:
+  - id: nap
+    calls: [clock.nap]
+    why: "waits"
+    fix: "do not"
+    min_seconds: 0.5
+    safe_kwargs: [fake]
+""", "policy.yaml")
+    text = render_rules(policy)["nap.yaml"]
+    assert "$DELAY >= 0.5" in text
+    assert "clock.nap(..., fake=$SAFE, ...)" in text
+    sample = render_rules(policy)["nap.py"]
+    assert "# ruleid: test-policy.nap\n    clock.nap(2)" in sample
+    assert "# ok: test-policy.nap\n    clock.nap(0.25)" in sample
+    assert "clock.nap(fake=fake)" in sample
+
+
+def test_generate_writes_the_files_and_check_then_passes(project: Path, capsys):
+    assert run_in(project, "generate") == 0
+    names = sorted(p.name for p in (project / "rules").iterdir())
+    assert names == sorted(render_rules(load_policy(project / "policy.yaml")))
+    assert run_in(project, "generate", "--check") == 0
+    assert not list((project / "rules").glob(".*.tmp"))
+
+
+def test_check_shows_a_diff_of_a_hand_edit_and_writes_nothing(project: Path, capsys):
+    assert run_in(project, "generate") == 0
+    edited = project / "rules" / "real-sleep.yaml"
+    edited.write_text(edited.read_text().replace("severity: ERROR", "severity: INFO"))
+    before = {p.name: p.read_bytes() for p in (project / "rules").iterdir()}
+    capsys.readouterr()
+    assert run_in(project, "generate", "--check") == 1
+    out, err = capsys.readouterr()
+    assert "--- rules/real-sleep.yaml (on disk)" in out
+    assert "-  severity: INFO\n+  severity: ERROR" in out
+    assert "run `test-policy generate`" in err
+    assert {p.name: p.read_bytes() for p in (project / "rules").iterdir()} == before
+
+
+def test_check_fails_when_the_policy_changed_after_generating(project: Path, capsys):
+    assert run_in(project, "generate") == 0
+    policy = project / "policy.yaml"
+    policy.write_text(policy.read_text().replace("min_seconds: 0.01", "min_seconds: 0.1", 1))
+    assert run_in(project, "generate", "--check") == 1
+    assert re.search(r"^\+ +comparison: \$DELAY >= 0\.1$", capsys.readouterr().out, re.M)
+
+
+def test_generate_removes_the_stale_files_it_owns_and_keeps_the_others(project: Path, capsys):
+    assert run_in(project, "generate") == 0
+    rules = project / "rules"
+    (rules / "gone.yaml").write_text(MARK + " from policy.yaml (banned pattern 'gone')\n")
+    (rules / "ours.yaml").write_text("rules: []\n")
+    assert run_in(project, "generate", "--check") == 1
+    assert "--- rules/gone.yaml (on disk)\n+++ /dev/null" in capsys.readouterr().out
+    assert run_in(project, "generate") == 0
+    assert not (rules / "gone.yaml").exists()
+    assert (rules / "ours.yaml").read_text() == "rules: []\n"
+
+
+def test_write_rules_returns_every_generated_path(tmp_path: Path):
+    policy = load_policy(POLICY)
+    paths = write_rules(policy, tmp_path / "rules")
+    assert [p.name for p in paths] == list(render_rules(policy))
+    assert check(policy, tmp_path / "rules") == ""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        ("calls: [time.sleep]", "calls: ['time.sleep(']", "banned[0].calls[0]"),
+        ("targets: [time.sleep]", "targets: [\"mocker.patch('time.sleep')\"]",
+         "banned[0].cleared_by.targets[0]"),
+        ("fixtures: [freezer, time_machine]", "fixtures: [freezer, 'time machine']",
+         "banned[0].cleared_by.fixtures[1]"),
+        ("calls: [asyncio.sleep]", "calls: [time.sleep]", "banned[1].calls[0]"),
+    ],
+)
+def test_bad_input_is_a_located_error_and_nothing_is_written(
+    project: Path, capsys, old: str, new: str, where: str
+):
+    policy = project / "policy.yaml"
+    text = policy.read_text()
+    assert old in text
+    policy.write_text(text.replace(old, new, 1))
+    assert run_in(project, "generate") == 2
+    err = capsys.readouterr().err
+    line = [n for n, t in enumerate(policy.read_text().splitlines(), 1) if new in t][-1]
+    assert err.startswith(f"policy.yaml:{line}:")
+    assert f": {where}: " in err
+    assert not (project / "rules").exists()
+
+
+def test_lint_without_semgrep_names_the_install_command(project: Path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(project))
+    assert run_in(project, "lint") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "pip install 'test-policy-engine[semgrep]'" in err
+
+
+def test_the_readme_catalogue_matches_the_shipped_policy():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert catalogue(load_policy(POLICY)) in readme
+
+
+HOOK_SAMPLES = [
+    "tests/unit/test_x.py", "tests/helpers.py", "tests/conftest.py", "conftest.py",
+    "src/app/conftest.py", "test_top.py", "src/pkg/test_mod.py", "src/pkg/mod_test.py",
+    "src/pkg/mod.py", "docs/conf.py", "setup.py", "src/tests/test_deep.py",
+    "rules/real-sleep.py", "src/pkg/testing.py", "contest.py",
+]
+
+
+@pytest.mark.parametrize("hooks_file", [".pre-commit-config.yaml", ".pre-commit-hooks.yaml"])
+def test_the_semgrep_hook_selects_the_files_the_default_lint_globs_select(hooks_file: str):
+    from engine.globs import first_match
+    from engine.policy import Lint
+
+    config = yaml.safe_load((ROOT / hooks_file).read_text())
+    hooks = config if isinstance(config, list) else config["repos"][0]["hooks"]
+    (hook,) = [h for h in hooks if h["id"] == "test-policy-semgrep"]
+    files = re.compile(hook["files"])
+    globs = Lint().paths
+    for path in HOOK_SAMPLES:
+        assert bool(files.search(path)) == (first_match(globs, path) is not None), path
+    assert hook["require_serial"] is True
+    assert hook["language"] == "python"
+    assert hook["additional_dependencies"] == ["semgrep==1.180.0"]
+    for flag in ("--error", "--metrics=off", "--disable-version-check", "--config rules"):
+        assert flag in hook["entry"]
+
+
+def test_a_file_that_cannot_be_replaced_is_an_error_and_leaves_no_temporary_files(
+    project: Path, capsys
+):
+    blocker = project / "rules" / "real-sleep.yaml"
+    blocker.mkdir(parents=True)
+    assert run_in(project, "generate") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "cannot write the rules" in err
+    assert not list((project / "rules").glob(".*.tmp"))
+    assert blocker.is_dir()
