@@ -33,6 +33,7 @@ import os
 from array import array
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import compress
 from pathlib import Path
 from typing import Literal
 
@@ -399,13 +400,12 @@ class _Auditor:
         cat_best_time = self.cat_best_time
         warn_ratio = self.warn_ratio
         listed, decide, best, release = self._listed, self._decide, self._best, self._release
-        count = 0
+        repeats = 0  # records of a test seen before
         floor = -1.0  # a time must beat this to enter the slowest (once they are full)
 
         def add(classname: str, name: str, seconds: float | None, file: str | None,
                 state: State, props: Properties) -> None:
-            nonlocal count, floor, keys, rows, mask
-            count += 1
+            nonlocal repeats, floor, keys, rows, mask
             decided = cache.get(props or (classname, file))
             if decided is None:
                 decided = decide()
@@ -422,15 +422,14 @@ class _Auditor:
                 teardown = state[3]
             key = hash((classname, name)) or 1
             slot = key & mask
-            while True:
-                found = keys[slot]
+            found = keys[slot]
+            row = -1
+            while found:  # linear probing (the table is at most half full)
                 if found == key:
                     row = rows[slot]
                     break
-                if not found:
-                    row = -1
-                    break
                 slot = (slot + 1) & mask
+                found = keys[slot]
             if row < 0:  # a new test
                 row = len(times)
                 keys[slot] = key
@@ -450,6 +449,7 @@ class _Auditor:
                     if code:
                         listed(row, code, file, readable)
             else:  # a test seen before: merge
+                repeats += 1
                 time = times[row]
                 if seconds is not None:
                     if teardown and row_source[row] == self.source_index and time >= 0:
@@ -483,7 +483,7 @@ class _Auditor:
                 self._node_id(row)
 
         def counted() -> int:
-            return count
+            return len(times) + repeats
 
         return add, counted
 
@@ -523,12 +523,9 @@ class _Auditor:
                  record[8:13], record.properties)
 
     def result(self) -> AuditResult:
-        codes = array("B", bytes(len(self.times)))
-        for row, code in self.codes.items():
-            codes[row] = code
         per_cat_max = {cat: row for cat, row in enumerate(self.cat_best) if row >= 0}
         return _result(self.policy, self.names, self.warn_ratio, self.times, self.cats,
-                       self.lims, codes, self.shown, self.raw, self.in_top, per_cat_max,
+                       self.lims, self.codes, self.shown, self.raw, self.in_top, per_cat_max,
                        self.node_ids, self.count())
 
 
@@ -640,7 +637,7 @@ def _result(
     times: array[float],
     cats: array[int],
     lims: array[float],
-    codes: array[int],
+    codes: dict[int, int],  # the rows whose verdict is not OK
     shown: dict[int, CaseRecord],
     raw: dict[int, tuple[str | None, str]],
     in_top: set[int],
@@ -652,17 +649,16 @@ def _result(
         time = times[row]
         unread = raw.get(row, (None, ""))
         return Verdict(shown[row], names[cats[row]], lims[row], None if time < 0 else time,
-                       KINDS[codes[row]], unread[0], unread[1])
+                       KINDS[codes.get(row, OK)], unread[0], unread[1])
 
     stats = {name: CategoryStats() for name in names}
-    tests_by_cat = [0] * len(names)
-    total_by_cat = [0.0] * len(names)
+    # Per category, in C loops over the columns (no Python code per test).
+    tests_by_cat = [cats.count(index) for index in range(len(names))]
+    total_by_cat = [sum(filter((0.0).__lt__, compress(times, map(index.__eq__, cats))), 0.0)
+                    if tests else 0.0 for index, tests in enumerate(tests_by_cat)]
     code_count = [[0] * len(KINDS) for _ in names]
-    for time, cat, code in zip(times, cats, codes, strict=True):
-        tests_by_cat[cat] += 1
-        if time > 0:
-            total_by_cat[cat] += time
-        code_count[cat][code] += 1
+    for row, code in codes.items():
+        code_count[cats[row]][code] += 1
     for index, name in enumerate(names):
         entry = stats[name]
         entry.tests = tests_by_cat[index]
@@ -678,7 +674,7 @@ def _result(
         if stats[name].tests == 0 and name not in policy.categories:
             del stats[name]
 
-    listed = [row for row in shown if codes[row] != OK]
+    listed = [row for row in shown if row in codes]
     failures = sorted((verdict(r) for r in listed if codes[r] >= OVER),
                       key=lambda v: (-v.ratio, v.record.name))
     warnings = sorted((verdict(r) for r in listed if codes[r] == WARNING),
