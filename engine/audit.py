@@ -397,7 +397,7 @@ class _Auditor:
         keys, rows, mask = table.keys, table.rows, table.mask
         times, cats, lims, row_source = self.times, self.cats, self.lims, self.row_source
         flags, codes, in_top = self.flags, self.codes, self.in_top
-        cat_best_time = self.cat_best_time
+        cat_best_time, node_ids = self.cat_best_time, self.node_ids
         warn_ratio = self.warn_ratio
         listed, decide, best, release = self._listed, self._decide, self._best, self._release
         repeats = 0  # records of a test seen before
@@ -410,6 +410,32 @@ class _Auditor:
             if decided is None:
                 decided = decide()
             cat, limit, warn_at = decided
+            key = hash((classname, name)) or 1
+            slot = key & mask
+            found = keys[slot]
+            if not found and state is PASSED and seconds is not None:
+                # The fast path: a new test that passed with a readable time.
+                row = len(times)
+                keys[slot] = key
+                rows[slot] = row
+                if 2 * row + 2 > mask:
+                    table.grow()
+                    keys, rows, mask = table.keys, table.rows, table.mask
+                times.append(seconds)
+                cats.append(cat)
+                lims.append(limit)
+                row_source.append(self.source_index)
+                if seconds > warn_at:
+                    listed(row, _code(seconds, limit, 0, warn_ratio), file, True)
+                if seconds > cat_best_time[cat]:
+                    best(cat, row, seconds)
+                if seconds > floor:
+                    floor = _enter(self.heap, in_top, self.keep, times, row, seconds, release)
+                    if row not in self.shown:
+                        self.shown[row] = self.current()
+                if node_ids is not None:
+                    self._node_id(row)
+                return
             readable = seconds is not None
             flag = 0 if readable else F_UNREADABLE
             teardown = False
@@ -420,9 +446,6 @@ class _Auditor:
                     flag |= F_CRASHED
                     seconds = None  # the controller's 0 or 0.001 s: not the test's duration
                 teardown = state[3]
-            key = hash((classname, name)) or 1
-            slot = key & mask
-            found = keys[slot]
             row = -1
             while found:  # linear probing (the table is at most half full)
                 if found == key:
@@ -430,7 +453,8 @@ class _Auditor:
                     break
                 slot = (slot + 1) & mask
                 found = keys[slot]
-            if row < 0:  # a new test
+            repeat = row >= 0
+            if not repeat:  # a new test
                 row = len(times)
                 keys[slot] = key
                 rows[slot] = row
@@ -475,11 +499,11 @@ class _Auditor:
             if time >= 0:
                 if time > cat_best_time[cat]:
                     best(cat, row, time)
-                if time > floor or row in in_top:
+                if time > floor or (repeat and row in in_top):
                     floor = _enter(self.heap, in_top, self.keep, times, row, time, release)
                     if row not in self.shown:
                         self.shown[row] = self.current()
-            if self.node_ids is not None and seconds is not None:
+            if node_ids is not None and seconds is not None:
                 self._node_id(row)
 
         def counted() -> int:
