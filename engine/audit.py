@@ -31,6 +31,7 @@ import heapq
 import math
 import os
 from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import compress
@@ -346,7 +347,11 @@ class _Auditor:
         self.times = array("d")  # merged readable time, -1.0 when none was readable
         self.cats = array("H")
         self.lims = array("d")
-        self.row_source = array("I")  # result file of the row's first record
+        # The result file of a row's first record, without a column: rows are
+        # numbered in reading order, so the rows from `segment_row[i]` on (up to
+        # the next segment) came first from the file `segment_source[i]`.
+        self.segment_row: list[int] = []
+        self.segment_source: list[int] = []
         self.flags: dict[int, int] = {}  # rows with flags
         self.codes: dict[int, int] = {}  # rows whose verdict is not OK
         self.sources: dict[str, int] = {}
@@ -370,6 +375,8 @@ class _Auditor:
             self.source = source
             self.source_index = self.sources.setdefault(source, len(self.sources))
             self.cache.clear()
+            self.segment_row.append(len(self.times))
+            self.segment_source.append(self.source_index)
         self.current = current
 
     def _decide(self) -> tuple[int, float, float]:
@@ -390,12 +397,12 @@ class _Auditor:
         """`add`, the hot path (one call per `<testcase>`), and the count of its calls.
 
         A closure: its state is in local cells, and a passing test with a new
-        id and a known category costs one probe and four appends.
+        id and a known category costs one probe and three appends.
         """
         cache = self.cache
         table = self.table
         keys, rows, mask = table.keys, table.rows, table.mask
-        times, cats, lims, row_source = self.times, self.cats, self.lims, self.row_source
+        times, cats, lims = self.times, self.cats, self.lims
         flags, codes, in_top = self.flags, self.codes, self.in_top
         cat_best_time, node_ids = self.cat_best_time, self.node_ids
         warn_ratio = self.warn_ratio
@@ -413,39 +420,6 @@ class _Auditor:
             key = hash((classname, name)) or 1
             slot = key & mask
             found = keys[slot]
-            if not found and state is PASSED and seconds is not None:
-                # The fast path: a new test that passed with a readable time.
-                row = len(times)
-                keys[slot] = key
-                rows[slot] = row
-                if 2 * row + 2 > mask:
-                    table.grow()
-                    keys, rows, mask = table.keys, table.rows, table.mask
-                times.append(seconds)
-                cats.append(cat)
-                lims.append(limit)
-                row_source.append(self.source_index)
-                if seconds > warn_at:
-                    listed(row, _code(seconds, limit, 0, warn_ratio), file, True)
-                if seconds > cat_best_time[cat]:
-                    best(cat, row, seconds)
-                if seconds > floor:
-                    floor = _enter(self.heap, in_top, self.keep, times, row, seconds, release)
-                    if row not in self.shown:
-                        self.shown[row] = self.current()
-                if node_ids is not None:
-                    self._node_id(row)
-                return
-            readable = seconds is not None
-            flag = 0 if readable else F_UNREADABLE
-            teardown = False
-            if state is not PASSED:
-                if state[1]:
-                    flag |= F_TIMED_OUT
-                if state[2]:
-                    flag |= F_CRASHED
-                    seconds = None  # the controller's 0 or 0.001 s: not the test's duration
-                teardown = state[3]
             row = -1
             while found:  # linear probing (the table is at most half full)
                 if found == key:
@@ -461,11 +435,36 @@ class _Auditor:
                 if 2 * row + 2 > mask:
                     table.grow()
                     keys, rows, mask = table.keys, table.rows, table.mask
-                time = -1.0 if seconds is None else seconds
-                times.append(time)
                 cats.append(cat)
                 lims.append(limit)
-                row_source.append(self.source_index)
+                if state is PASSED and seconds is not None:
+                    # The fast path: a new test that passed with a readable time.
+                    times.append(seconds)
+                    if seconds > warn_at:
+                        listed(row, _code(seconds, limit, 0, warn_ratio), file, True)
+                    if seconds > cat_best_time[cat]:
+                        best(cat, row, seconds)
+                    if seconds > floor:
+                        floor = _enter(self.heap, in_top, self.keep, times, row, seconds,
+                                       release)
+                        if row not in self.shown:
+                            self.shown[row] = self.current()
+                    if node_ids is not None:
+                        self._node_id(row)
+                    return
+            readable = seconds is not None
+            flag = 0 if readable else F_UNREADABLE
+            teardown = False
+            if state is not PASSED:
+                if state[1]:
+                    flag |= F_TIMED_OUT
+                if state[2]:
+                    flag |= F_CRASHED
+                    seconds = None  # the controller's 0 or 0.001 s: not the test's duration
+                teardown = state[3]
+            if not repeat:
+                time = -1.0 if seconds is None else seconds
+                times.append(time)
                 if flag:
                     flags[row] = flag
                 if flag or time > warn_at:
@@ -476,7 +475,7 @@ class _Auditor:
                 repeats += 1
                 time = times[row]
                 if seconds is not None:
-                    if teardown and row_source[row] == self.source_index and time >= 0:
+                    if teardown and time >= 0 and self._first_source(row) == self.source_index:
                         time += seconds
                     elif seconds > time:
                         time = seconds
@@ -510,6 +509,10 @@ class _Auditor:
             return len(times) + repeats
 
         return add, counted
+
+    def _first_source(self, row: int) -> int:
+        """The result file of the row's first record."""
+        return self.segment_source[bisect_right(self.segment_row, row) - 1]
 
     def _node_id(self, row: int) -> None:
         assert self.node_ids is not None
