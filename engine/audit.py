@@ -26,11 +26,16 @@ category and its verdict), plus the records of the tests that get listed.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import math
+import os
 from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import compress
+from pathlib import Path
 from typing import Literal
 
 from engine.categories import Classifier
@@ -39,8 +44,13 @@ from engine.globs import first_match
 from engine.junit import (
     CATEGORY_PROPERTY,
     LIMIT_PROPERTY,
+    PASSED,
     REASON_PROPERTY,
     CaseRecord,
+    JUnitReader,
+    Properties,
+    Sink,
+    State,
     parse_time,
 )
 from engine.policy import Policy
@@ -285,42 +295,23 @@ class _RowTable:
 
     A dict or set of 200,000 int keys costs 14-22 MB; this costs 3-6 MB and
     keeps the audit of 200,000 tests under 50 MB. Keys are 64-bit hashes of
-    (classname, name): two different tests share one about once in 10^9 runs
-    of 200,000 tests.
+    (classname, name), 0 marking an empty slot: two different tests share one
+    about once in 10^9 runs of 200,000 tests. The audit probes it inline (see
+    `_Auditor`), and grows it when half full.
     """
 
-    def __init__(self) -> None:
-        self._allocate(1 << 12)
-        self.count = 0
+    def __init__(self, expected: int = 0) -> None:
+        capacity = 1 << 12
+        while capacity < 2 * expected + 2:
+            capacity <<= 1
+        self._allocate(capacity)
 
     def _allocate(self, capacity: int) -> None:
         self.mask = capacity - 1
         self.keys = array("q", bytes(8 * capacity))
         self.rows = array("i", bytes(4 * capacity))
 
-    def row(self, key: int) -> int:
-        """The row of `key`; a new key gets the next row (== count before the call)."""
-        if key == 0:
-            key = 1  # 0 marks an empty slot
-        keys = self.keys
-        mask = self.mask
-        slot = key & mask
-        while True:
-            found = keys[slot]
-            if found == key:
-                return self.rows[slot]
-            if found == 0:
-                break
-            slot = (slot + 1) & mask
-        row = self.count
-        keys[slot] = key
-        self.rows[slot] = row
-        self.count = row + 1
-        if 2 * self.count > mask:
-            self._grow()
-        return row
-
-    def _grow(self) -> None:
+    def grow(self) -> None:
         old_keys, old_rows = self.keys, self.rows
         self._allocate(2 * (self.mask + 1))
         keys, rows, mask = self.keys, self.rows, self.mask
@@ -331,6 +322,258 @@ class _RowTable:
                     slot = (slot + 1) & mask
                 keys[slot] = key
                 rows[slot] = row
+
+
+class _Auditor:
+    """The audit's state, fed one test at a time by `add` (the hot path).
+
+    Per distinct test a row in flat arrays (time, category, limit, result file);
+    flags and verdicts live in dicts holding only the rare rows that have them.
+    The whole record of a test (`current()`) is built only for the tests worth
+    listing.
+    """
+
+    def __init__(self, policy: Policy, overrides: Overrides | None, top: int,
+                 durations: bool, is_file: Callable[[str], bool] | None,
+                 expected: int = 0) -> None:
+        overrides = overrides or Overrides()
+        self.policy = policy
+        self.warn_ratio = (overrides.warn_ratio if overrides.warn_ratio is not None
+                           else policy.warn_ratio)
+        self.names = list(policy.categories)
+        self.limits = _Limits(policy, overrides, self.names, self.warn_ratio)
+        self.cache: dict[object, tuple[int, float, float]] = {}  # for the current file
+        self.table = _RowTable(expected)  # sized for the tests expected, if known
+        self.times = array("d")  # merged readable time, -1.0 when none was readable
+        self.cats = array("H")
+        self.lims = array("d")
+        # The result file of a row's first record, without a column: rows are
+        # numbered in reading order, so the rows from `segment_row[i]` on (up to
+        # the next segment) came first from the file `segment_source[i]`.
+        self.segment_row: list[int] = []
+        self.segment_source: list[int] = []
+        self.flags: dict[int, int] = {}  # rows with flags
+        self.codes: dict[int, int] = {}  # rows whose verdict is not OK
+        self.sources: dict[str, int] = {}
+        self.source = ""
+        self.source_index = -1
+        self.shown: dict[int, CaseRecord] = {}  # rows worth listing -> a record of the test
+        self.raw: dict[int, tuple[str | None, str]] = {}  # rows with an unreadable time
+        self.heap: list[tuple[float, int]] = []  # the slowest rows (with stale entries)
+        self.in_top: set[int] = set()
+        self.keep = max(top, 1)
+        self.cat_best: list[int] = []  # category -> row of its slowest test (-1: none)
+        self.cat_best_time: list[float] = []  # category -> its time (-1.0: none)
+        self.node_ids: dict[str, int] | None = {} if durations else None
+        self.is_file = is_file
+        self.current: Callable[[], CaseRecord] = _no_record
+        self.add, self.count = self._hot_path()
+
+    def start_source(self, source: str, current: Callable[[], CaseRecord]) -> None:
+        """The next tests come from `source`; `current()` builds the record being added."""
+        if source != self.source or self.source_index < 0:
+            self.source = source
+            self.source_index = self.sources.setdefault(source, len(self.sources))
+            self.cache.clear()
+            self.segment_row.append(len(self.times))
+            self.segment_source.append(self.source_index)
+        self.current = current
+
+    def _decide(self) -> tuple[int, float, float]:
+        record = self.current()
+        decided = self.limits.of(record)
+        props = record.properties
+        if not props:
+            self.cache[record.classname, record.file] = decided
+        elif props in self.limits.cache:  # decided by the plugin's properties
+            self.cache[props] = decided
+        missing = len(self.names) - len(self.cat_best)
+        if missing > 0:
+            self.cat_best += [-1] * missing
+            self.cat_best_time += [-1.0] * missing
+        return decided
+
+    def _hot_path(self) -> tuple[Sink, Callable[[], int]]:
+        """`add`, the hot path (one call per `<testcase>`), and the count of its calls.
+
+        A closure: its state is in local cells, and a passing test with a new
+        id and a known category costs one probe and three appends.
+        """
+        cache = self.cache
+        table = self.table
+        keys, rows, mask = table.keys, table.rows, table.mask
+        times, cats, lims = self.times, self.cats, self.lims
+        flags, codes, in_top = self.flags, self.codes, self.in_top
+        cat_best_time, node_ids = self.cat_best_time, self.node_ids
+        warn_ratio = self.warn_ratio
+        listed, decide, best, release = self._listed, self._decide, self._best, self._release
+        repeats = 0  # records of a test seen before
+        floor = -1.0  # a time must beat this to enter the slowest (once they are full)
+
+        def add(classname: str, name: str, seconds: float | None, file: str | None,
+                state: State, props: Properties) -> None:
+            nonlocal repeats, floor, keys, rows, mask
+            decided = cache.get(props or (classname, file))
+            if decided is None:
+                decided = decide()
+            cat, limit, warn_at = decided
+            key = hash((classname, name)) or 1
+            slot = key & mask
+            found = keys[slot]
+            row = -1
+            while found:  # linear probing (the table is at most half full)
+                if found == key:
+                    row = rows[slot]
+                    break
+                slot = (slot + 1) & mask
+                found = keys[slot]
+            repeat = row >= 0
+            if not repeat:  # a new test
+                row = len(times)
+                keys[slot] = key
+                rows[slot] = row
+                if 2 * row + 2 > mask:
+                    table.grow()
+                    keys, rows, mask = table.keys, table.rows, table.mask
+                cats.append(cat)
+                lims.append(limit)
+                if state is PASSED and seconds is not None:
+                    # The fast path: a new test that passed with a readable time.
+                    times.append(seconds)
+                    if seconds > warn_at:
+                        listed(row, _code(seconds, limit, 0, warn_ratio), file, True)
+                    if seconds > cat_best_time[cat]:
+                        best(cat, row, seconds)
+                    if seconds > floor:
+                        floor = _enter(self.heap, in_top, self.keep, times, row, seconds,
+                                       release)
+                        if row not in self.shown:
+                            self.shown[row] = self.current()
+                    if node_ids is not None:
+                        self._node_id(row)
+                    return
+            readable = seconds is not None
+            flag = 0 if readable else F_UNREADABLE
+            teardown = False
+            if state is not PASSED:
+                if state[1]:
+                    flag |= F_TIMED_OUT
+                if state[2]:
+                    flag |= F_CRASHED
+                    seconds = None  # the controller's 0 or 0.001 s: not the test's duration
+                teardown = state[3]
+            if not repeat:
+                time = -1.0 if seconds is None else seconds
+                times.append(time)
+                if flag:
+                    flags[row] = flag
+                if flag or time > warn_at:
+                    code = _code(time, limit, flag, warn_ratio)
+                    if code:
+                        listed(row, code, file, readable)
+            else:  # a test seen before: merge
+                repeats += 1
+                time = times[row]
+                if seconds is not None:
+                    if teardown and time >= 0 and self._first_source(row) == self.source_index:
+                        time += seconds
+                    elif seconds > time:
+                        time = seconds
+                    times[row] = time
+                flag |= flags.get(row, 0)
+                if flag:
+                    flags[row] = flag
+                old_limit = lims[row]
+                if old_limit != 0.0 and (limit == 0.0 or limit > old_limit):
+                    lims[row] = limit
+                limit = lims[row]
+                warn_at = limit * warn_ratio if limit > 0 else math.inf
+                cat = cats[row]
+                code = _code(time, limit, flag, warn_ratio) if flag or time > warn_at else OK
+                if code:
+                    listed(row, code, file, readable)
+                elif row in codes:
+                    del codes[row]
+                    release(row)
+            if time >= 0:
+                if time > cat_best_time[cat]:
+                    best(cat, row, time)
+                if time > floor or (repeat and row in in_top):
+                    floor = _enter(self.heap, in_top, self.keep, times, row, time, release)
+                    if row not in self.shown:
+                        self.shown[row] = self.current()
+            if node_ids is not None and seconds is not None:
+                self._node_id(row)
+
+        def counted() -> int:
+            return len(times) + repeats
+
+        return add, counted
+
+    def _first_source(self, row: int) -> int:
+        """The result file of the row's first record."""
+        return self.segment_source[bisect_right(self.segment_row, row) - 1]
+
+    def _node_id(self, row: int) -> None:
+        assert self.node_ids is not None
+        record = self.current()
+        if record.from_pytest:
+            self.node_ids.setdefault(node_id(record, self.is_file), row)
+
+    def _listed(self, row: int, code: int, file: str | None, readable: bool) -> None:
+        """A row whose verdict is not OK: keep a record of it (one with a file if any)."""
+        self.codes[row] = code
+        shown = self.shown
+        if row not in shown or (file and not shown[row].file):
+            shown[row] = self.current()
+        if not readable and row not in self.raw:
+            self.raw[row] = (self.current().raw_time, self.source)
+
+    def _best(self, cat: int, row: int, time: float) -> None:
+        best = self.cat_best[cat]
+        self.cat_best[cat] = row
+        self.cat_best_time[cat] = time
+        if row not in self.shown:
+            self.shown[row] = self.current()
+        if best >= 0 and best != row:
+            self._release(best)
+
+    def _release(self, row: int) -> None:
+        """Forget the record of a row no longer worth listing."""
+        if row not in self.codes and row not in self.in_top and row not in self.cat_best:
+            self.shown.pop(row, None)
+
+    def add_record(self, record: CaseRecord) -> None:
+        """`add` for a record read elsewhere."""
+        self.start_source(record.source, lambda: record)
+        self.add(record.classname, record.name, record.time, record.file,
+                 record[8:13], record.properties)
+
+    def result(self) -> AuditResult:
+        per_cat_max = {cat: row for cat, row in enumerate(self.cat_best) if row >= 0}
+        return _result(self.policy, self.names, self.warn_ratio, self.times, self.cats,
+                       self.lims, self.codes, self.shown, self.raw, self.in_top, per_cat_max,
+                       self.node_ids, self.count())
+
+
+#: Bytes of JUnit XML per test, about (a pytest `<testcase>` with the plugin's
+#: properties takes ~240): to size the row table once rather than grow it.
+BYTES_PER_TEST = 250
+#: Past this many tests the table grows as it fills (a file of long failure
+#: texts should not reserve memory for tests it does not hold).
+MAX_PRESIZED = 250_000
+
+
+def _expected_tests(files: list[tuple[str | Path, str]]) -> int:
+    total = 0
+    for path, _ in files:
+        with contextlib.suppress(OSError):  # reading it will say what is wrong
+            total += os.path.getsize(path)
+    return min(total // BYTES_PER_TEST, MAX_PRESIZED)
+
+
+def _no_record() -> CaseRecord:
+    raise AssertionError("a record was asked for outside a test")
 
 
 def audit(
@@ -348,111 +591,38 @@ def audit(
     every test's duration by pytest node id (`is_file` helps find the module
     of a dotted classname, see `node_id`).
     """
-    overrides = overrides or Overrides()
-    warn_ratio = overrides.warn_ratio if overrides.warn_ratio is not None else policy.warn_ratio
-    names = list(policy.categories)
-    limits = _Limits(policy, overrides, names, warn_ratio)
-    cache = limits.cache
-
-    table = _RowTable()
-    times = array("d")  # merged readable time, -1.0 when none was readable
-    cats = array("H")
-    lims = array("d")
-    flags = array("B")
-    codes = array("B")
-    row_source = array("I")  # result file of the row's first record
-    sources: dict[str, int] = {}
-    shown: dict[int, CaseRecord] = {}  # rows worth listing -> a record of the test
-    raw: dict[int, tuple[str | None, str]] = {}  # rows with an unreadable time
-    heap: list[tuple[float, int]] = []  # the slowest rows (with stale entries)
-    in_top: set[int] = set()
-    keep = max(top, 1)
-    floor = -1.0  # a time must beat this to enter the slowest (once they are full)
-    cat_best: list[int] = []  # category -> row of its slowest test (-1: none)
-    node_ids: dict[str, int] | None = {} if durations else None
-    count = 0
-    last_source = ""
-    source_index = -1
-
-    def release(row: int) -> None:
-        """Forget the record of a row no longer worth listing."""
-        if codes[row] == OK and row not in in_top and row not in cat_best:
-            shown.pop(row, None)
-
-    # The hot path, once per <testcase>: locals and flat arrays, no calls but the
-    # table's unless the record is worth a closer look.
+    auditor = _Auditor(policy, overrides, top, durations, is_file)
     for record in records:
-        count += 1
-        (source, _, classname, name, file, _, seconds, _, _, timed_out, crashed,
-         teardown, _, _, props) = record
-        decided = cache.get(props or (source, classname, file))
-        if decided is None:
-            decided = limits.of(record)
-        cat, limit, warn_at = decided
-        flag = F_UNREADABLE if seconds is None else 0
-        if timed_out:
-            flag |= F_TIMED_OUT
-        if crashed:
-            flag |= F_CRASHED
-            seconds = None  # the controller's 0 or 0.001 s: not the test's duration
-        if source is not last_source:
-            last_source = source
-            source_index = sources.setdefault(source, len(sources))
-        row = table.row(hash((classname, name)))
-        if row == len(times):
-            time = -1.0 if seconds is None else seconds
-            times.append(time)
-            cats.append(cat)
-            lims.append(limit)
-            flags.append(flag)
-            row_source.append(source_index)
-            codes.append(OK)
-        else:
-            time = times[row]
-            if seconds is not None:
-                if teardown and row_source[row] == source_index and time >= 0:
-                    time += seconds
-                elif seconds > time:
-                    time = seconds
-                times[row] = time
-            flag |= flags[row]
-            flags[row] = flag
-            old_limit = lims[row]
-            if old_limit != 0.0 and (limit == 0.0 or limit > old_limit):
-                lims[row] = limit
-            limit = lims[row]
-            warn_at = limit * warn_ratio if limit > 0 else math.inf
-            cat = cats[row]
-        if flag or time > warn_at:
-            code = _code(time, limit, flag, warn_ratio)
-            codes[row] = code
-            if code != OK:
-                if row not in shown or (file and not shown[row].file):
-                    shown[row] = record
-                if record.time is None and row not in raw:
-                    raw[row] = (record.raw_time, source)
-        elif codes[row] != OK:
-            codes[row] = OK
-        if time >= 0:
-            while cat >= len(cat_best):
-                cat_best.append(-1)
-            best = cat_best[cat]
-            if best < 0 or time > times[best]:
-                cat_best[cat] = row
-                shown.setdefault(row, record)
-                if best >= 0 and best != row:
-                    release(best)
-            if time > floor or row in in_top:
-                floor = _enter(heap, in_top, keep, times, row, time, release)
-                shown.setdefault(row, record)
-        if node_ids is not None and seconds is not None and record.from_pytest:
-            node_ids.setdefault(node_id(record, is_file), row)
+        auditor.add_record(record)
+    return auditor.result()
 
-    per_cat_max = {cat: row for cat, row in enumerate(cat_best) if row >= 0}
-    return _result(
-        policy, names, warn_ratio, times, cats, lims, flags, codes, shown, raw, in_top,
-        per_cat_max, node_ids, count,
-    )
+
+def audit_files(
+    files: Iterable[tuple[str | Path, str]],
+    policy: Policy,
+    overrides: Overrides | None = None,
+    *,
+    top: int = 10,
+    durations: bool = False,
+    is_file: Callable[[str], bool] | None = None,
+) -> tuple[AuditResult, list[Problem]]:
+    """`audit` of the JUnit files (path, name shown), read in one streaming pass each.
+
+    The problems are the files that could not be read (their tests read before
+    the problem are audited).
+    """
+    files = list(files)
+    auditor = _Auditor(policy, overrides, top, durations, is_file,
+                       expected=_expected_tests(files))
+    problems: list[Problem] = []
+    for path, shown in files:
+        reader = JUnitReader(shown, auditor.add)
+        auditor.start_source(shown, reader.record)
+        try:
+            reader.scan(path)
+        except UserError as exc:
+            problems.extend(exc.problems)
+    return auditor.result(), problems
 
 
 def _enter(heap: list[tuple[float, int]], in_top: set[int], keep: int, times: array[float],
@@ -494,8 +664,7 @@ def _result(
     times: array[float],
     cats: array[int],
     lims: array[float],
-    flags: array[int],
-    codes: array[int],
+    codes: dict[int, int],  # the rows whose verdict is not OK
     shown: dict[int, CaseRecord],
     raw: dict[int, tuple[str | None, str]],
     in_top: set[int],
@@ -507,17 +676,16 @@ def _result(
         time = times[row]
         unread = raw.get(row, (None, ""))
         return Verdict(shown[row], names[cats[row]], lims[row], None if time < 0 else time,
-                       KINDS[codes[row]], unread[0], unread[1])
+                       KINDS[codes.get(row, OK)], unread[0], unread[1])
 
     stats = {name: CategoryStats() for name in names}
-    tests_by_cat = [0] * len(names)
-    total_by_cat = [0.0] * len(names)
+    # Per category, in C loops over the columns (no Python code per test).
+    tests_by_cat = [cats.count(index) for index in range(len(names))]
+    total_by_cat = [sum(filter((0.0).__lt__, compress(times, map(index.__eq__, cats))), 0.0)
+                    if tests else 0.0 for index, tests in enumerate(tests_by_cat)]
     code_count = [[0] * len(KINDS) for _ in names]
-    for time, cat, code in zip(times, cats, codes, strict=True):
-        tests_by_cat[cat] += 1
-        if time > 0:
-            total_by_cat[cat] += time
-        code_count[cat][code] += 1
+    for row, code in codes.items():
+        code_count[cats[row]][code] += 1
     for index, name in enumerate(names):
         entry = stats[name]
         entry.tests = tests_by_cat[index]
@@ -533,7 +701,7 @@ def _result(
         if stats[name].tests == 0 and name not in policy.categories:
             del stats[name]
 
-    listed = [row for row in shown if codes[row] != OK]
+    listed = [row for row in shown if row in codes]
     failures = sorted((verdict(r) for r in listed if codes[r] >= OVER),
                       key=lambda v: (-v.ratio, v.record.name))
     warnings = sorted((verdict(r) for r in listed if codes[r] == WARNING),

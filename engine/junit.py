@@ -15,7 +15,7 @@ a `<testsuite>` or `<testsuites>` root; suites nested to any depth.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 from xml.parsers import expat
@@ -104,7 +104,15 @@ def strip_group(name: str) -> str:
     return _GROUP_SUFFIX.sub("", name)
 
 
-_PASSED: tuple[Outcome, bool, bool, bool, int] = ("passed", False, False, False, 0)
+State = tuple[Outcome, bool, bool, bool, int]
+#: (outcome, timed_out, crashed, teardown_error, reruns) of a test that passed: the
+#: same object for every passing test, so `state is PASSED` tells them apart.
+PASSED: State = ("passed", False, False, False, 0)
+Properties = tuple[tuple[str, str], ...]
+#: What the reader calls once per `<testcase>`, at its end:
+#: (classname, name, seconds or None, file or None, state, plugin properties).
+#: The reader's `record()` builds the full CaseRecord of that test during the call.
+Sink = Callable[[str, str, "float | None", "str | None", State, Properties], None]
 
 
 class _Refused(Exception):
@@ -116,16 +124,19 @@ class _Refused(Exception):
         self.col = parser.CurrentColumnNumber + 1
 
 
-class _Reader:
-    """The expat handlers for one file; records collect in `out` between chunks.
+class JUnitReader:
+    """The expat handlers for one file, handing each test to a sink.
 
     The handlers are the hot path (one call per element): the state of the open
     `<testcase>` lives in plain attributes, and `case` is its attributes dict.
+    The sink gets the few fields the audit needs per test; it builds the whole
+    record (`record()`) only for the tests it keeps.
     """
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, sink: Sink | None = None) -> None:
         self.source = source
         self.out: list[CaseRecord] = []
+        self.sink: Sink = sink if sink is not None else self._collect
         self.parser = expat.ParserCreate()
         parser = self.parser
         parser.buffer_text = False
@@ -139,9 +150,8 @@ class _Reader:
         self.suite_path: tuple[str, ...] | None = ()
         self.pytest = False  # inside a suite pytest wrote: its `line` is 0-based
         self.case: dict[str, str] | None = None
-        # (outcome, timed_out, crashed, teardown_error, reruns) of the open testcase:
-        # one tuple, replaced on the rare failure, so a passing test costs one store.
-        self.state: tuple[Outcome, bool, bool, bool, int] = _PASSED
+        # One tuple, replaced on the rare failure, so a passing test costs one store.
+        self.state: State = PASSED
         self.properties: list[tuple[str, str]] = []
 
     # -- refusals -------------------------------------------------------------
@@ -171,7 +181,7 @@ class _Reader:
         elif self.case is None:
             if name == "testcase":
                 self.case = attrs
-                self.state = _PASSED
+                self.state = PASSED
                 if self.properties:
                     self.properties = []
             elif name == "testsuite":
@@ -182,6 +192,8 @@ class _Reader:
                 self.suite_path = None
                 if len(self.suites) == 1:
                     self.pytest = suite == "pytest"
+        elif name == "properties":
+            pass
         elif name == "failure" or name == "error":
             outcome, timed_out, crashed, teardown, reruns = self.state
             if name == "error":
@@ -204,42 +216,97 @@ class _Reader:
 
     def _end(self, name: str) -> None:
         if name == "testcase":
-            if self.case is not None:
-                self._emit(self.case)
+            attrs = self.case
+            if attrs is not None:
+                test = attrs.get("name", "")
+                if "@" in test:
+                    test = strip_group(test)
+                raw = attrs.get("time")
+                seconds: float | None = None
+                if raw is not None:  # parse_time, inlined: this runs once per test
+                    try:
+                        seconds = float(raw)
+                    except ValueError:
+                        pass
+                    else:
+                        if not 0.0 <= seconds <= MAX_SECONDS or "_" in raw:
+                            seconds = None
+                props = self.properties
+                self.sink(attrs.get("classname", ""), test, seconds,
+                          attrs.get("file") or self.suite_file, self.state,
+                          tuple(props) if props else ())
                 self.case = None
         elif name == "testsuite" and self.suites and self.case is None:
             self.suites.pop()
             self.suite_file = self.suite_files.pop()
             self.suite_path = None
 
-    def _emit(self, attrs: dict[str, str]) -> None:
-        name = attrs.get("name", "")
-        if "@" in name:
-            name = strip_group(name)
+    def _collect(self, *_: Any) -> None:
+        self.out.append(self.record())
+
+    def record(self) -> CaseRecord:
+        """The whole record of the `<testcase>` being ended (call it from the sink)."""
+        attrs = self.case
+        assert attrs is not None, "record() is for the sink, while a testcase ends"
+        name = strip_group(attrs.get("name", ""))
         file = attrs.get("file") or self.suite_file
         line: int | None = None
         text = attrs.get("line")
         if text is not None and text.isdigit() and len(text) < 10:
             line = int(text) + 1 if self.pytest else int(text)
         raw = attrs.get("time")
-        seconds: float | None = None
-        if raw is not None:  # parse_time, inlined: this runs once per test
-            try:
-                seconds = float(raw)
-            except ValueError:
-                pass
-            else:
-                if not 0.0 <= seconds <= MAX_SECONDS or "_" in raw:
-                    seconds = None
-            if seconds is not None:
-                raw = None
+        seconds = parse_time(raw) if raw is not None else None
+        if seconds is not None:
+            raw = None
         path = self.suite_path
         if path is None:
             path = self.suite_path = tuple(self.suites)
-        self.out.append(_new_record(CaseRecord, (
+        return _new_record(CaseRecord, (
             self.source, path, attrs.get("classname", ""), name, file, line, seconds, raw,
-            *self.state, self.pytest, tuple(self.properties) if self.properties else (),
-        )))
+            *self.state, self.pytest, tuple(self.properties),
+        ))
+
+    def chunks(self, path: str | Path) -> Iterator[None]:
+        """Parse the file, pausing after each chunk (records collect in `out`).
+
+        Raises UserError with one located line when the file cannot be read, is
+        not well-formed XML, is not JUnit, or holds something refused.
+        """
+        source = self.source
+        parser = self.parser
+        fed = 0
+        try:
+            with open(path, "rb") as handle:
+                while True:
+                    chunk = handle.read(CHUNK_BYTES)
+                    fed += len(chunk)
+                    parser.Parse(chunk, not chunk)
+                    yield
+                    if not chunk:
+                        break
+                    start = parser.CurrentByteIndex
+                    if start >= 0 and fed - start > MAX_TAG_BYTES:
+                        raise _Refused(f"an XML tag longer than {MAX_TAG_BYTES >> 20} MiB "
+                                       "(an attribute that large) is refused: no JUnit file "
+                                       "needs one", parser)
+        except OSError as exc:
+            raise UserError([Problem(source, None, None, "",
+                                     f"cannot read ({exc.strerror or exc})")]) from None
+        except expat.ExpatError as exc:
+            what = expat.ErrorString(exc.code) if exc.code else str(exc)
+            hint = "the file is empty" if fed == 0 and exc.lineno == 1 else ""
+            raise UserError([Problem(source, exc.lineno, exc.offset + 1, "",
+                                     f"malformed XML: {what}", hint)]) from None
+        except _Refused as exc:
+            raise UserError([Problem(source, exc.line, exc.col, "", str(exc))]) from None
+        except UnicodeError as exc:
+            raise UserError([Problem(source, parser.CurrentLineNumber, None, "",
+                                     f"malformed XML: bad text encoding ({exc})")]) from None
+
+    def scan(self, path: str | Path) -> None:
+        """Parse the whole file, handing each test to the sink."""
+        for _ in self.chunks(path):
+            pass
 
 
 _new_record = tuple.__new__  # a C call: building NamedTuples without a Python frame
@@ -251,36 +318,8 @@ def read_junit(path: str | Path, shown_as: str | None = None) -> Iterator[CaseRe
     Raises UserError with one located line when the file cannot be read, is not
     well-formed XML, is not JUnit, or holds something refused.
     """
-    source = shown_as if shown_as is not None else str(path)
-    reader = _Reader(source)
-    parser = reader.parser
-    fed = 0
-    try:
-        with open(path, "rb") as handle:
-            while True:
-                chunk = handle.read(CHUNK_BYTES)
-                fed += len(chunk)
-                parser.Parse(chunk, not chunk)
-                if reader.out:
-                    yield from reader.out
-                    reader.out.clear()
-                if not chunk:
-                    break
-                start = parser.CurrentByteIndex
-                if start >= 0 and fed - start > MAX_TAG_BYTES:
-                    raise _Refused(f"an XML tag longer than {MAX_TAG_BYTES >> 20} MiB "
-                                   "(an attribute that large) is refused: no JUnit file "
-                                   "needs one", parser)
-    except OSError as exc:
-        raise UserError([Problem(source, None, None, "",
-                                 f"cannot read ({exc.strerror or exc})")]) from None
-    except expat.ExpatError as exc:
-        what = expat.ErrorString(exc.code) if exc.code else str(exc)
-        hint = "the file is empty" if fed == 0 and exc.lineno == 1 else ""
-        raise UserError([Problem(source, exc.lineno, exc.offset + 1, "",
-                                 f"malformed XML: {what}", hint)]) from None
-    except _Refused as exc:
-        raise UserError([Problem(source, exc.line, exc.col, "", str(exc))]) from None
-    except UnicodeError as exc:
-        raise UserError([Problem(source, parser.CurrentLineNumber, None, "",
-                                 f"malformed XML: bad text encoding ({exc})")]) from None
+    reader = JUnitReader(shown_as if shown_as is not None else str(path))
+    for _ in reader.chunks(path):
+        if reader.out:
+            yield from reader.out
+            reader.out.clear()

@@ -6,14 +6,12 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from engine.audit import AuditResult, audit, overrides_from_env
+from engine.audit import AuditResult, audit_files, overrides_from_env
 from engine.errors import Problem, UserError
 from engine.files import write_atomic
-from engine.junit import CaseRecord, read_junit
 from engine.loader import load_policy
 from engine.report import FORMATS, github, markdown, render
 
@@ -65,14 +63,6 @@ def result_files(paths: list[str]) -> list[tuple[Path, str]]:
     return found
 
 
-def _records(files: list[tuple[Path, str]], problems: list[Problem]) -> Iterator[CaseRecord]:
-    for path, shown in files:
-        try:
-            yield from read_junit(path, shown)
-        except UserError as exc:
-            problems.extend(exc.problems)
-
-
 @lru_cache(maxsize=4096)
 def _is_file(relpath: str) -> bool:
     return Path(relpath).is_file()
@@ -90,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     overrides = overrides_from_env(os.environ, policy)
     files = result_files(args.paths)
-    problems: list[Problem] = []
-    result = audit(_records(files, problems), policy, overrides, top=max(args.top, 10),
-                   durations=args.durations_out is not None, is_file=_is_file)
+    result, problems = audit_files(files, policy, overrides, top=max(args.top, 10),
+                                   durations=args.durations_out is not None,
+                                   is_file=_is_file)
     if problems:
         raise UserError(problems)
     output = render(result, args.format, args.top, _is_file)

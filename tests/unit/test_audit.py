@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
-from engine.audit import Overrides, audit, candidate_paths, node_id, overrides_from_env
+from engine.audit import (
+    Overrides,
+    audit,
+    audit_files,
+    candidate_paths,
+    node_id,
+    overrides_from_env,
+)
 from engine.errors import UserError
-from engine.junit import CaseRecord
+from engine.junit import CaseRecord, read_junit
 from engine.loader import parse_policy
+from engine.report import as_json
 
 POLICY = parse_policy(b"""
 version: 1
@@ -280,3 +289,55 @@ def test_incomplete_plugin_properties_fall_back_to_each_tests_own_path():
     result = audit(records, POLICY)
     assert [(v.record.name, v.category) for v in result.warnings] == [("a", "integration")]
     assert [(v.record.name, v.category) for v in result.failures] == [("b", "unit")]
+
+
+def test_thousands_of_tests_and_their_repeats_are_each_judged_once():
+    # Past the row table's first 4,096 slots: it grows, and repeats still find their rows.
+    records = [rec(f"t{i}", time=0.01) for i in range(5000)]
+    records += [rec(f"t{i}", time=0.85, outcome="error", teardown=True)
+                for i in range(0, 5000, 1000)]
+    result = audit(records, POLICY)
+    assert (result.tests, result.records) == (5000, 5005)
+    assert sorted(v.record.name for v in result.warnings) == ["t0", "t1000", "t2000",
+                                                              "t3000", "t4000"]
+    assert [v.time for v in result.warnings] == [pytest.approx(0.86)] * 5
+    assert result.categories["unit"].total == pytest.approx(5000 * 0.01 + 5 * 0.85)
+
+
+SHARD = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="5">
+<testcase classname="tests.unit.test_a" name="test_fast" time="0.010"/>
+<testcase classname="tests.unit.test_a" name="test_slow" time="{slow}">
+  <properties><property name="test_policy.category" value="unit"/>
+  <property name="test_policy.limit" value="1"/>
+  <property name="test_policy.reason" value="path tests/unit/**"/></properties>
+</testcase>
+<testcase classname="tests.unit.test_a" name="test_slow" time="0.300">
+  <error message="failed on teardown with &quot;AssertionError&quot;">trace</error>
+</testcase>
+<testcase classname="tests.integration.test_b" name="test_hang" time="5.012">
+  <failure message="Failed: Timeout (&gt;5.0s) from pytest-timeout.">trace</failure>
+</testcase>
+<testcase classname="tests.integration.test_b" name="test_odd" time="1,234.5"/>
+</testsuite></testsuites>
+"""
+
+
+def test_reading_files_directly_gives_the_verdicts_of_reading_their_records(tmp_path):
+    files: list[tuple[Path, str]] = []
+    for index, slow in enumerate(["0.700", "0.400"]):
+        path = tmp_path / f"shard-{index}.xml"
+        path.write_text(SHARD.format(slow=slow), encoding="utf-8")
+        files.append((path, path.name))
+    broken = tmp_path / "broken.xml"
+    broken.write_text('<testsuite name="pytest">\n<testcase name="t" time="0.1"/>\n<testcase',
+                      encoding="utf-8")
+    direct, problems = audit_files([*files, (broken, "broken.xml")], POLICY, top=3)
+    records = [record for path, shown in files for record in read_junit(path, shown)]
+    records += [CaseRecord("broken.xml", ("pytest",), "", "t", None, None, 0.1, None,
+                           "passed", False, False, False, 0, True, ())]
+    assert as_json(direct) == as_json(audit(records, POLICY, top=3))
+    assert [problem.render() for problem in problems] == [
+        "broken.xml:3:1: malformed XML: unclosed token"]
+    assert [(v.record.name, v.kind) for v in direct.failures] == [("test_hang", "timed out")]
+    assert [(v.record.name, v.time) for v in direct.warnings] == [("test_slow", 1.0)]
