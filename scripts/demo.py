@@ -47,7 +47,8 @@ def main() -> int:
         os.environ.pop("PYTEST_ADDOPTS", None)
         step(3, "The example's suite, in parallel under its policy, with JUnit output",
              "python -m pytest --junit-xml=test-results/test-results-python.xml",
-             [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider",
+             [sys.executable, "-m", "pytest", "-v", "--tb=short", "--show-capture=no",
+              "-p", "no:cacheprovider",
               "--junit-xml=test-results/test-results-python.xml"], shop, (1,))
         print("-> the unit test with a real sleep was stopped at its 1 s limit; the rest ran "
               "on several workers at once.")
