@@ -113,3 +113,51 @@ def test_each_documented_command_prints_what_the_docs_show(sandbox, tmp_path, do
     for wanted in expected:
         missing = f"{doc}:{line}: `{command}` did not print:\n{wanted}\n---\n{output}"
         assert wanted in output, missing
+
+
+#: Commands shown in ```sh blocks (syntax summaries, not sessions) -> the test that runs
+#: each one for real. A new command in such a block fails until it is listed here.
+SH_COMMANDS = {
+    "pytest --timeout=0": "tests/integration/test_plugin_runs.py::"
+                          "test_timeout_zero_on_the_command_line_lets_a_long_unit_test_finish",
+    "pytest -n 0": "tests/integration/test_plugin_runs.py::"
+                   "test_the_serial_escape_hatches_run_in_one_process",
+    "TEST_POLICY_SERIAL=1 pytest": "tests/integration/test_plugin_runs.py::"
+                                   "test_the_serial_escape_hatches_run_in_one_process",
+    "pytest -p no:test_policy": "tests/integration/test_plugin_collection.py::"
+                                "test_without_a_policy_the_plugin_leaves_every_test_as_it_was",
+    "test-policy explain tests/integration/test_db.py":
+        "tests/integration/test_plugin_collection.py::"
+        "test_explain_collects_the_target_and_gives_each_tests_reason",
+    "test-policy generate": "tests/unit/test_semgrep_rules.py::"
+                            "test_generate_writes_the_files_and_check_then_passes",
+    "test-policy generate --check": "tests/unit/test_semgrep_rules.py::"
+                                    "test_check_shows_a_diff_of_a_hand_edit_and_writes_nothing",
+    "test-policy lint [FILE ...]": "tests/integration/test_semgrep_rules.py::"
+                                   "test_lint_rejects_a_real_sleep_and_passes_its_mocked_twin",
+    "semgrep --test rules/": "tests/integration/test_semgrep_rules.py::"
+                             "test_the_generated_rule_tests_pass_under_semgrep_test",
+}
+
+
+def sh_commands() -> list[str]:
+    found = []
+    for doc in doc_files():
+        inside = False
+        for line in doc.read_text().splitlines():
+            if line.startswith("```"):
+                inside = line.strip() in ("```sh", "```bash", "```shell")
+                continue
+            if inside and line.strip() and not line.lstrip().startswith("#"):
+                found.append(bare(line))
+    return found
+
+
+def test_every_command_in_a_sh_block_is_run_by_a_named_test():
+    shown = sh_commands()
+    assert shown, "no ```sh blocks found: the parser is broken"
+    assert set(shown) == set(SH_COMMANDS), "list each shown command in SH_COMMANDS"
+    for node in set(SH_COMMANDS.values()):
+        path, name = node.split("::")
+        source = (ROOT / path).read_text()
+        assert re.search(rf"^def {name}\(", source, flags=re.M), f"{node} is gone"
