@@ -648,7 +648,7 @@ def _code(time: float, limit: float, flag: int, warn_ratio: float) -> int:
         return CRASHED
     if flag & F_TIMED_OUT:
         return TIMED_OUT
-    if limit > 0 and time > limit:
+    if limit > 0 and time >= limit:  # at the limit, pytest-timeout would have fired
         return OVER
     if flag & F_UNREADABLE:
         return UNREADABLE

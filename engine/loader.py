@@ -81,6 +81,7 @@ def _decode(data: bytes, name: str) -> str:
 
 def _compose(text: str, name: str, marks: _Marks, problems: list[Problem]) -> Any:
     try:
+        _refuse_aliases(text, name)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -109,6 +110,17 @@ def _compose(text: str, name: str, marks: _Marks, problems: list[Problem]) -> An
     constructor = yaml.SafeLoader("")
     value = _build(node, (), constructor, marks, name, problems)
     return value
+
+
+def _refuse_aliases(text: str, name: str) -> None:
+    """Aliases can repeat a subtree exponentially or make it contain itself: refuse them."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            mark = event.start_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+            raise UserError([Problem(name, line, col, "",
+                                     f"YAML aliases are not supported (got *{event.anchor})",
+                                     "write the value out in full")])
 
 
 def _kind(node: yaml.Node) -> str:

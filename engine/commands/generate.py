@@ -10,10 +10,10 @@ import argparse
 import difflib
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from engine.errors import UserError
+from engine.files import stage
 from engine.loader import load_policy
 from engine.policy import Policy
 from engine.semgrep_rules import MARK, render_rules
@@ -99,10 +99,7 @@ def write_rules(policy: Policy, rules_dir: Path, source: str = "policy.yaml") ->
                     continue
             except (OSError, UnicodeDecodeError):
                 pass
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=rules_dir)
-            staged.append((tmp, path))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
+            staged.append((stage(path, text), path))
         for tmp, path in staged:
             os.replace(tmp, path)
     finally:

@@ -38,10 +38,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{args.dir}: --dir: no such directory")
     layout = scaffold.detect_layout(directories(root))
     files = scaffold.render_all(layout, args.policy)
-    rules_dir = root / "rules"
+    policy_path = root / args.policy
+    rules_dir = policy_path.parent / "rules"  # where `test-policy generate` looks
     existing = [name for name in files if (root / name).exists()]
     if rules_dir.is_dir() and any(rules_dir.iterdir()):
-        existing.append("rules/ (not empty)")
+        existing.append(f"{rules_dir.relative_to(root).as_posix()}/ (not empty)")
     if existing and not args.force:
         raise UserError("\n".join(
             [f"{root / name}: exists; not overwritten (use --force to replace it)"
@@ -50,8 +51,12 @@ def run(args: argparse.Namespace) -> int:
     for name, text in files.items():
         write_atomic(root / name, text)
         print(f"wrote {root / name}")
-    policy = load_policy(root / args.policy)  # what was just written must load
-    for path in write_rules(policy, rules_dir, source=args.policy):
+    policy = load_policy(policy_path)  # what was just written must load
+    try:
+        written = write_rules(policy, rules_dir, source=policy_path.name)
+    except OSError as exc:
+        raise UserError(f"{rules_dir}: cannot write ({exc.strerror or exc})") from None
+    for path in written:
         print(f"wrote {path}")
     print(f"\nlayout: {layout.describe()}")
     print("next: `test-policy check` to see what the policy enforces, "

@@ -80,6 +80,7 @@ def commit_test(repo: Path, env: dict[str, str], text: str) -> subprocess.Comple
     return commit(repo, env, "a test")
 
 
+@pytest.mark.slow  # several real Semgrep or git+pre-commit runs: over 5 s under load
 def test_a_real_sleep_is_rejected_with_the_rule_message_and_the_mocked_twin_commits(
     tmp_path: Path,
 ):
@@ -95,6 +96,7 @@ def test_a_real_sleep_is_rejected_with_the_rule_message_and_the_mocked_twin_comm
     assert "tests/test_retry.py" in git(repo, env, "ls-files").stdout.split()
 
 
+@pytest.mark.slow  # several real Semgrep or git+pre-commit runs: over 5 s under load
 def test_editing_the_policy_without_regenerating_the_rules_is_rejected(tmp_path: Path):
     env = make_repo(tmp_path, "system")
     repo = tmp_path / "repo"
@@ -112,7 +114,7 @@ def test_editing_the_policy_without_regenerating_the_rules_is_rejected(tmp_path:
     assert accepted.returncode == 0, accepted.stdout
 
 
-@pytest.mark.slow  # pre-commit builds the isolated environment: pip install semgrep, ~9 s here
+@pytest.mark.timeout(120)  # pre-commit pip-installs semgrep into its isolated env: 10-25 s
 def test_the_isolated_semgrep_hook_rejects_a_real_sleep_as_users_run_it(tmp_path: Path):
     env = make_repo(tmp_path, "python")
     repo = tmp_path / "repo"

@@ -90,6 +90,7 @@ def samples_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set
 
 
 @pytest.mark.parametrize("mode", [["--experimental"], []], ids=["experimental", "standard"])
+@pytest.mark.slow  # several real Semgrep or git+pre-commit runs: over 5 s under load
 def test_regression_samples_give_exactly_the_annotated_findings(
     semgrep: str, samples_project: tuple[Path, set[Any]], mode: list[str]
 ):
@@ -106,6 +107,7 @@ def lint(where: Path, *files: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
+@pytest.mark.slow  # several real Semgrep or git+pre-commit runs: over 5 s under load
 def test_lint_rejects_a_real_sleep_and_passes_its_mocked_twin(tmp_path: Path):
     shutil.copy(ROOT / "policy.yaml", tmp_path / "policy.yaml")
     (tmp_path / "tests").mkdir()
@@ -141,6 +143,7 @@ def test_excluded_files_and_a_patterns_allowed_paths_are_not_flagged(tmp_path: P
     assert f"{ARROW} test-policy.real-sleep" in unit
 
 
+@pytest.mark.slow  # several real Semgrep or git+pre-commit runs: over 5 s under load
 def test_this_projects_own_tests_pass_its_own_rules():
     done = lint(ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -168,6 +171,7 @@ banned:
 """
 
 
+@pytest.mark.slow  # several real Semgrep or git+pre-commit runs: over 5 s under load
 def test_a_teams_own_patterns_get_rule_tests_that_pass(semgrep: str, tmp_path: Path):
     from engine.commands.generate import write_rules
     from engine.loader import parse_policy

@@ -65,10 +65,10 @@ def test_a_test_over_80_percent_of_its_limit_is_a_warning_not_a_failure():
     assert only(result.warnings).kind == "warning"
 
 
-def test_a_test_exactly_at_its_limit_is_a_warning_not_a_failure():
+def test_a_test_exactly_at_its_limit_is_a_failure_as_pytest_timeout_would_have_fired():
     result = audit([rec(time=1.0)], POLICY)
-    assert result.failures == []
-    assert only(result.warnings).time == 1.0
+    assert result.warnings == []
+    assert only(result.failures).time == 1.0
 
 
 def test_the_dotted_classname_finds_the_category_of_its_file():
@@ -339,5 +339,6 @@ def test_reading_files_directly_gives_the_verdicts_of_reading_their_records(tmp_
     assert as_json(direct) == as_json(audit(records, POLICY, top=3))
     assert [problem.render() for problem in problems] == [
         "broken.xml:3:1: malformed XML: unclosed token"]
-    assert [(v.record.name, v.kind) for v in direct.failures] == [("test_hang", "timed out")]
-    assert [(v.record.name, v.time) for v in direct.warnings] == [("test_slow", 1.0)]
+    assert [(v.record.name, v.kind) for v in direct.failures] == [("test_hang", "timed out"),
+                                                                  ("test_slow", "over")]
+    assert direct.warnings == []

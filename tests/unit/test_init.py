@@ -170,3 +170,13 @@ def test_init_generates_the_rules_for_the_policy_it_wrote(tmp_path, capsys):
     assert written
     for path in written:
         assert f"wrote {path}" in out
+
+
+def test_init_with_a_policy_in_a_subdirectory_writes_the_rules_generate_checks(tmp_path, capsys,
+                                                                              monkeypatch):
+    make(tmp_path, "tests/unit")
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--policy", "conf/policy.yaml"]) == 0
+    assert (tmp_path / "conf" / "rules").is_dir()
+    capsys.readouterr()
+    assert main(["generate", "--check", "--policy", "conf/policy.yaml"]) == 0

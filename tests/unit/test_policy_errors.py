@@ -32,6 +32,19 @@ CASES = [
         id="yaml-syntax",
     ),
     pytest.param(
+        "version: 1\ncategories: &x [*x]\n",
+        "policy.yaml:2:17: YAML aliases are not supported (got *x); "
+        "hint: write the value out in full",
+        id="recursive-alias",
+    ),
+    pytest.param(
+        "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nversion: 1\n",
+        "policy.yaml:2:8: YAML aliases are not supported (got *a); "
+        "hint: write the value out in full",
+        id="alias-bomb",
+    ),
+    pytest.param(
         "",
         "policy.yaml:1:1: the policy is empty; hint: start from 'test-policy init' "
         "or the README's example",
