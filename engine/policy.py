@@ -189,9 +189,12 @@ class Mocks(_Model):
 
     targets: tuple[DottedName, ...] = Field(
         default=(),
-        description="Patch targets that clear the call: `mock.patch('time.sleep')`, "
-        "`monkeypatch.setattr('time.sleep', ...)`, `patch.object(time, 'sleep')` "
-        "(a target also matches when a module prefix is patched, `pkg.mod.time.sleep`).",
+        description="Patch targets: a patch-like call (`mock.patch('time.sleep')`, "
+        "`monkeypatch.setattr('time.sleep', ...)`, `patch.object(time, 'sleep')`) of a "
+        "target clears the calls it replaces: the call it names, or the calls under a "
+        "module or class it names (also with a package prefix, `pkg.mod.time.sleep`); "
+        "a target naming none of the calls is a layer every call goes through "
+        "(`requests.Session.request`) and clears them all.",
     )
     fixtures: tuple[Identifier, ...] = Field(
         default=(),

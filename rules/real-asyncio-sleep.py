@@ -53,7 +53,7 @@ def test_004_justified():
     asyncio.sleep(2)  # nosemgrep: test-policy.real-asyncio-sleep
 
 
-# mocker.patch('asyncio.sleep') clears the call; its neighbour is still flagged
+# mocker.patch('asyncio.sleep') clears asyncio.sleep; the next test is still flagged
 def test_005_mocker_patch_asyncio_sleep(mocker):
     mocker.patch("asyncio.sleep")
     # ok: test-policy.real-asyncio-sleep
@@ -154,5 +154,30 @@ def test_019_with_patch_object_among_others():
 
 def test_020_a_patch_of_something_else(mocker):
     mocker.patch("os.getcwd")
+    # ruleid: test-policy.real-asyncio-sleep
+    asyncio.sleep(2)
+
+
+# only a patch-like call (patch, patch.object, setattr) clears: naming asyncio.sleep in any other call does not
+def test_021_print_of_the_target():
+    print("asyncio.sleep")
+    # ruleid: test-policy.real-asyncio-sleep
+    asyncio.sleep(2)
+
+
+def test_022_a_spy_calls_the_real_thing(mocker):
+    mocker.spy(asyncio, "sleep")
+    # ruleid: test-policy.real-asyncio-sleep
+    asyncio.sleep(2)
+
+
+def test_023_with_a_context_that_is_not_a_patch(subtests):
+    with subtests.test("asyncio.sleep"):
+        # ruleid: test-policy.real-asyncio-sleep
+        asyncio.sleep(2)
+
+
+@pytest.mark.filterwarnings("asyncio.sleep")
+def test_024_a_decorator_that_is_not_a_patch():
     # ruleid: test-policy.real-asyncio-sleep
     asyncio.sleep(2)

@@ -5,7 +5,7 @@ import pytest
 import requests
 
 
-# an autouse fixture patching requests.get clears the tests after it
+# an autouse fixture patching requests.get clears requests.get in the tests after it
 # a test above the fixture is still flagged: put fixtures first, as is the custom
 def test_001_before_the_fixture():
     # ruleid: test-policy.real-requests
@@ -20,3 +20,5 @@ def _no_real_calls(mocker):
 def test_002_after_the_fixture():
     # ok: test-policy.real-requests
     requests.get(arg)
+    # ruleid: test-policy.real-requests
+    requests.post(arg)

@@ -5,7 +5,7 @@ import pytest
 import time
 
 
-# an autouse fixture patching time.sleep clears the tests after it
+# an autouse fixture patching time.sleep clears time.sleep in the tests after it
 # a test above the fixture is still flagged: put fixtures first, as is the custom
 def test_001_before_the_fixture():
     # ruleid: test-policy.real-sleep

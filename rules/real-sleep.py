@@ -53,7 +53,7 @@ def test_004_justified():
     time.sleep(2)  # nosemgrep: test-policy.real-sleep
 
 
-# mocker.patch('time.sleep') clears the call; its neighbour is still flagged
+# mocker.patch('time.sleep') clears time.sleep; the next test is still flagged
 def test_005_mocker_patch_time_sleep(mocker):
     mocker.patch("time.sleep")
     # ok: test-policy.real-sleep
@@ -158,39 +158,64 @@ def test_020_a_patch_of_something_else(mocker):
     time.sleep(2)
 
 
+# only a patch-like call (patch, patch.object, setattr) clears: naming time.sleep in any other call does not
+def test_021_print_of_the_target():
+    print("time.sleep")
+    # ruleid: test-policy.real-sleep
+    time.sleep(2)
+
+
+def test_022_a_spy_calls_the_real_thing(mocker):
+    mocker.spy(time, "sleep")
+    # ruleid: test-policy.real-sleep
+    time.sleep(2)
+
+
+def test_023_with_a_context_that_is_not_a_patch(subtests):
+    with subtests.test("time.sleep"):
+        # ruleid: test-policy.real-sleep
+        time.sleep(2)
+
+
+@pytest.mark.filterwarnings("time.sleep")
+def test_024_a_decorator_that_is_not_a_patch():
+    # ruleid: test-policy.real-sleep
+    time.sleep(2)
+
+
 # the fixture freezer clears the call
-def test_021_fixture_freezer(freezer):
+def test_025_fixture_freezer(freezer):
     # ok: test-policy.real-sleep
     time.sleep(2)
 
 
 class TestWithFixture:
-    async def test_022_async_method_with_freezer(self, freezer: object):
+    async def test_026_async_method_with_freezer(self, freezer: object):
         # ok: test-policy.real-sleep
         time.sleep(2)
 
 
 # the fixture time_machine clears the call
-def test_023_fixture_time_machine(time_machine):
+def test_027_fixture_time_machine(time_machine):
     # ok: test-policy.real-sleep
     time.sleep(2)
 
 
 class TestWithFixture:
-    async def test_024_async_method_with_time_machine(self, time_machine: object):
+    async def test_028_async_method_with_time_machine(self, time_machine: object):
         # ok: test-policy.real-sleep
         time.sleep(2)
 
 
 # usefixtures on the test or its class
 @pytest.mark.usefixtures("freezer")
-def test_025_usefixtures():
+def test_029_usefixtures():
     # ok: test-policy.real-sleep
     time.sleep(2)
 
 
 @pytest.mark.usefixtures("time_machine")
 class TestUsefixtures:
-    def test_026_method_under_usefixtures(self):
+    def test_030_method_under_usefixtures(self):
         # ok: test-policy.real-sleep
         time.sleep(2)

@@ -5,7 +5,7 @@ import pytest
 import subprocess
 
 
-# an autouse fixture patching subprocess.run clears the tests after it
+# an autouse fixture patching subprocess.run clears subprocess.run in the tests after it
 # a test above the fixture is still flagged: put fixtures first, as is the custom
 def test_001_before_the_fixture():
     # ruleid: test-policy.real-subprocess

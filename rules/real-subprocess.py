@@ -43,7 +43,7 @@ def test_003_justified():
     subprocess.run(arg)  # nosemgrep: test-policy.real-subprocess
 
 
-# mocker.patch('subprocess.run') clears the call; its neighbour is still flagged
+# mocker.patch('subprocess.run') clears subprocess.run; the next test is still flagged
 def test_004_mocker_patch_subprocess_run(mocker):
     mocker.patch("subprocess.run")
     # ok: test-policy.real-subprocess
@@ -148,39 +148,64 @@ def test_019_a_patch_of_something_else(mocker):
     subprocess.run(arg)
 
 
+# only a patch-like call (patch, patch.object, setattr) clears: naming subprocess.run in any other call does not
+def test_020_print_of_the_target():
+    print("subprocess.run")
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_021_a_spy_calls_the_real_thing(mocker):
+    mocker.spy(subprocess, "run")
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_022_with_a_context_that_is_not_a_patch(subtests):
+    with subtests.test("subprocess.run"):
+        # ruleid: test-policy.real-subprocess
+        subprocess.run(arg)
+
+
+@pytest.mark.filterwarnings("subprocess.run")
+def test_023_a_decorator_that_is_not_a_patch():
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
 # the fixture fake_process clears the call
-def test_020_fixture_fake_process(fake_process):
+def test_024_fixture_fake_process(fake_process):
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 class TestWithFixture:
-    async def test_021_async_method_with_fake_process(self, fake_process: object):
+    async def test_025_async_method_with_fake_process(self, fake_process: object):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
 
 
 # the fixture fp clears the call
-def test_022_fixture_fp(fp):
+def test_026_fixture_fp(fp):
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 class TestWithFixture:
-    async def test_023_async_method_with_fp(self, fp: object):
+    async def test_027_async_method_with_fp(self, fp: object):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
 
 
 # usefixtures on the test or its class
 @pytest.mark.usefixtures("fake_process")
-def test_024_usefixtures():
+def test_028_usefixtures():
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 @pytest.mark.usefixtures("fp")
 class TestUsefixtures:
-    def test_025_method_under_usefixtures(self):
+    def test_029_method_under_usefixtures(self):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)

@@ -5,7 +5,7 @@ import pytest
 import urllib.request
 
 
-# an autouse fixture patching urllib.request.urlopen clears the tests after it
+# an autouse fixture patching urllib.request.urlopen clears urllib.request.urlopen in the tests after it
 # a test above the fixture is still flagged: put fixtures first, as is the custom
 def test_001_before_the_fixture():
     # ruleid: test-policy.real-urllib
@@ -20,3 +20,5 @@ def _no_real_calls(mocker):
 def test_002_after_the_fixture():
     # ok: test-policy.real-urllib
     urllib.request.urlopen(arg)
+    # ruleid: test-policy.real-urllib
+    urllib.request.urlretrieve(arg)

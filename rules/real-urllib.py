@@ -56,11 +56,13 @@ def test_004_justified():
     urllib.request.urlopen(arg)  # nosemgrep: test-policy.real-urllib
 
 
-# mocker.patch('urllib.request.urlopen') clears the call; its neighbour is still flagged
+# mocker.patch('urllib.request.urlopen') clears urllib.request.urlopen but not urllib.request.urlretrieve, in the same test; the next test is still flagged
 def test_005_mocker_patch_urllib_request_urlopen(mocker):
     mocker.patch("urllib.request.urlopen")
     # ok: test-policy.real-urllib
     urllib.request.urlopen(arg)
+    # ruleid: test-policy.real-urllib
+    urllib.request.urlretrieve(arg)
 
 
 def test_006_unmocked_neighbour():
@@ -68,16 +70,18 @@ def test_006_unmocked_neighbour():
     urllib.request.urlopen(arg)
 
 
-# mocker.patch('urllib.request.urlretrieve') clears the call; its neighbour is still flagged
+# mocker.patch('urllib.request.urlretrieve') clears urllib.request.urlretrieve but not urllib.request.urlopen, in the same test; the next test is still flagged
 def test_007_mocker_patch_urllib_request_urlretrieve(mocker):
     mocker.patch("urllib.request.urlretrieve")
     # ok: test-policy.real-urllib
+    urllib.request.urlretrieve(arg)
+    # ruleid: test-policy.real-urllib
     urllib.request.urlopen(arg)
 
 
 def test_008_unmocked_neighbour():
     # ruleid: test-policy.real-urllib
-    urllib.request.urlopen(arg)
+    urllib.request.urlretrieve(arg)
 
 
 # the other ways to patch urllib.request.urlopen
@@ -173,22 +177,47 @@ def test_022_a_patch_of_something_else(mocker):
     urllib.request.urlopen(arg)
 
 
+# only a patch-like call (patch, patch.object, setattr) clears: naming urllib.request.urlopen in any other call does not
+def test_023_print_of_the_target():
+    print("urllib.request.urlopen")
+    # ruleid: test-policy.real-urllib
+    urllib.request.urlopen(arg)
+
+
+def test_024_a_spy_calls_the_real_thing(mocker):
+    mocker.spy(urllib.request, "urlopen")
+    # ruleid: test-policy.real-urllib
+    urllib.request.urlopen(arg)
+
+
+def test_025_with_a_context_that_is_not_a_patch(subtests):
+    with subtests.test("urllib.request.urlopen"):
+        # ruleid: test-policy.real-urllib
+        urllib.request.urlopen(arg)
+
+
+@pytest.mark.filterwarnings("urllib.request.urlopen")
+def test_026_a_decorator_that_is_not_a_patch():
+    # ruleid: test-policy.real-urllib
+    urllib.request.urlopen(arg)
+
+
 # @pytest.mark.vcr, with or without arguments, on the test or its class
 @pytest.mark.vcr
-def test_023_decorator_pytest_mark_vcr():
+def test_027_decorator_pytest_mark_vcr():
     # ok: test-policy.real-urllib
     urllib.request.urlopen(arg)
 
 
 @pytest.mark.filterwarnings('ignore')
 @pytest.mark.vcr()
-def test_024_decorator_pytest_mark_vcr_called():
+def test_028_decorator_pytest_mark_vcr_called():
     # ok: test-policy.real-urllib
     urllib.request.urlopen(arg)
 
 
 @pytest.mark.vcr
 class TestDecorated:
-    def test_025_method_of_a_decorated_class(self):
+    def test_029_method_of_a_decorated_class(self):
         # ok: test-policy.real-urllib
         urllib.request.urlopen(arg)

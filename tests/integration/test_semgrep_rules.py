@@ -163,11 +163,13 @@ banned:
       fixtures: [aws, moto_server]
       decorators: [moto.mock_aws]
   - id: real-clock-wait
-    calls: [clock.wait_until]
+    calls: [clock.wait_until, clock.Timer.wait]
     why: "waits for wall-clock time"
     fix: "freeze the clock"
     min_seconds: 1
     severity: warning
+    cleared_by:
+      targets: [clock.Timer]
 """
 
 
@@ -179,6 +181,10 @@ def test_a_teams_own_patterns_get_rule_tests_that_pass(semgrep: str, tmp_path: P
     written = write_rules(parse_policy(TEAM_POLICY.encode(), "policy.yaml"), tmp_path)
     assert {p.name for p in written} >= {"real-aws.yaml", "real-aws.py",
                                          "real-aws.pytestmark.py", "real-clock-wait.py"}
+    # a patch of the class clears its method, not the module's other call
+    assert ('    mocker.patch("clock.Timer")\n    # ok: test-policy.real-clock-wait\n'
+            "    clock.Timer.wait(2)\n    # ruleid: test-policy.real-clock-wait\n"
+            "    clock.wait_until(2)\n") in (tmp_path / "real-clock-wait.py").read_text()
     # nosemgrep: test-policy.real-subprocess (an integration test runs the real tool)
     done = subprocess.run([semgrep, "--test", str(tmp_path), *FLAGS],
                           capture_output=True, text=True, env=tool_env(), check=False)

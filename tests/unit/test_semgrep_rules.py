@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -12,7 +13,13 @@ import yaml
 from engine.cli import main
 from engine.commands.generate import check, write_rules
 from engine.loader import load_policy, parse_policy
-from engine.semgrep_rules import MARK, catalogue, render_rules
+from engine.semgrep_rules import (
+    MARK,
+    PATCH_CALLABLE,
+    catalogue,
+    render_rules,
+    targets_clearing,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policy.yaml"
@@ -224,3 +231,93 @@ def test_a_file_that_cannot_be_replaced_is_an_error_and_leaves_no_temporary_file
     assert "cannot write the rules" in err
     assert not list((project / "rules").glob(".*.tmp"))
     assert blocker.is_dir()
+
+
+PRECISION_POLICY = b"""
+version: 1
+categories: {unit: {limit: 1, default: true}}
+banned:
+  - id: net
+    calls: [net.get, net.post, net.Client.send, other.call]
+    why: "network"
+    fix: "mock it"
+    cleared_by:
+      targets: [net.get, net.post, net.Client, net.Pool.request]
+      fixtures: [fake_net]
+"""
+
+
+def test_a_patch_clears_its_own_call_or_one_below_its_module_or_class_and_no_other():
+    (pattern,) = parse_policy(PRECISION_POLICY, "policy.yaml").banned
+    # net.Pool.request names none of the calls: a layer every call goes through
+    assert targets_clearing(pattern, "net.get") == ("net.Pool.request", "net.get")
+    assert targets_clearing(pattern, "net.post") == ("net.Pool.request", "net.post")
+    assert targets_clearing(pattern, "net.Client.send") == ("net.Client", "net.Pool.request")
+    assert targets_clearing(pattern, "other.call") == ("net.Pool.request",)
+
+
+def test_calls_of_one_owner_share_a_block_and_fixtures_and_layers_stay_pattern_wide():
+    policy = parse_policy(PRECISION_POLICY, "policy.yaml")
+    rule = yaml.safe_load(render_rules(policy)["net.yaml"])["rules"][0]
+    blocks, layer, fixture, *_ = rule["patterns"]
+    shared, client, other = blocks["pattern-either"]
+    assert shared["patterns"][:2] == [
+        {"pattern": "net.$ATTR(...)"},
+        {"metavariable-regex": {"metavariable": "$ATTR", "regex": "^(get|post)$"}},
+    ]
+    assert '$PATCH(net, "$ATTR", ...)\n...\n' in leaves(shared)
+    assert client["patterns"][0] == {"pattern": "net.Client.send(...)"}
+    assert '$PATCH(net, "Client", ...)\n...\n' in leaves(client)
+    assert not [leaf for leaf in leaves(client) if "get" in leaf or "Pool" in leaf]
+    assert other == {"pattern": "other.call(...)"}
+    assert '$PATCH(net.Pool, "request", ...)\n...\n' in leaves(layer)
+    assert fixture == {"pattern-not-inside": "def $FUNC(..., fake_net, ...):\n  ...\n"}
+
+
+@pytest.mark.parametrize("callable_", ["mocker.patch", "patch", "mock.patch", "unittest.mock.patch",
+                                       "patch.object", "mocker.patch.object",
+                                       "mock.patch.object", "monkeypatch.setattr", "setattr"])
+def test_a_patch_like_callable_can_clear(callable_: str):
+    assert re.match(PATCH_CALLABLE, callable_)
+
+
+@pytest.mark.parametrize("callable_", ["print", "log.info", "mocker.spy", "mocker.stub",
+                                       "pytest.mark.filterwarnings", "patch.dict", "dispatch"])
+def test_any_other_callable_naming_the_target_clears_nothing(callable_: str):
+    assert not re.match(PATCH_CALLABLE, callable_)
+
+
+def leaves(formula: Any) -> list[str]:
+    """Every pattern text in a rule formula."""
+    return leaves_under_guard(formula, guarded=True)
+
+
+def test_every_patch_form_is_restricted_to_patch_like_callables():
+    for name, text in render_rules(load_policy(POLICY)).items():
+        if name.endswith(".yaml"):
+            rule = yaml.safe_load(text)["rules"][0]
+            patches = [leaf for leaf in leaves(rule["patterns"]) if "$PATCH" in leaf]
+            assert patches, name
+            unguarded = [leaf for leaf in patches if leaf not in leaves_under_guard(rule)]
+            assert unguarded == [], name
+
+
+def leaves_under_guard(formula: Any, guarded: bool = False) -> list[str]:
+    """The pattern texts under a `patterns:` that restricts `$PATCH` with a regex (all of
+    them with `guarded`)."""
+    found: list[str] = []
+    if isinstance(formula, dict):
+        items = formula.get("patterns", [])
+        here = guarded or any(isinstance(i, dict) and
+                              i.get("metavariable-regex", {}).get("metavariable") == "$PATCH"
+                              for i in items)
+        for key, value in formula.items():
+            if isinstance(value, str) and key.startswith("pattern"):
+                if guarded:
+                    found.append(value)
+            else:
+                found += leaves_under_guard(value, here)
+    elif isinstance(formula, list):
+        for item in formula:
+            found += leaves_under_guard(item, guarded)
+    return found
