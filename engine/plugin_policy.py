@@ -80,15 +80,27 @@ def from_policy(policy: Policy) -> PluginPolicy:
 
 
 def to_json(plain: PluginPolicy) -> dict[str, object]:
-    """Data for `config.cache.set` (JSON writes the tuples as lists; order is kept)."""
-    return asdict(plain)
+    """Data for `config.cache.set`. Mappings whose order matters (the first of equal
+    limits, the first matching group) are lists of [name, value] pairs: the cache
+    writes JSON objects with their keys sorted."""
+    return {
+        "timeout_method": plain.timeout_method,
+        "warn_ratio": plain.warn_ratio,
+        "categories": [[name, asdict(category)] for name, category in plain.categories.items()],
+        "parallel": {
+            "enabled": plain.parallel.enabled,
+            "workers": plain.parallel.workers,
+            "dist": plain.parallel.dist,
+            "groups": [[name, list(globs)] for name, globs in plain.parallel.groups.items()],
+        },
+    }
 
 
 def from_json(value: object) -> PluginPolicy:
     """The plain copy back from `to_json`'s output; ValueError on any other shape."""
     data = _dict(value, {"timeout_method", "warn_ratio", "categories", "parallel"})
     categories: dict[str, PluginCategory] = {}
-    for name, raw in _dict(data["categories"]).items():
+    for name, raw in _pairs(data["categories"]):
         cat = _dict(raw, {"limit", "default", "paths", "markers", "description"})
         categories[name] = PluginCategory(
             _number(cat["limit"]), _bool(cat["default"]), _strings(cat["paths"]),
@@ -112,9 +124,23 @@ def from_json(value: object) -> PluginPolicy:
             workers=workers,
             dist=_choice(par["dist"], ("load", "loadscope", "loadfile", "loadgroup",
                                        "worksteal")),
-            groups={name: _strings(globs) for name, globs in _dict(par["groups"]).items()},
+            groups={name: _strings(globs) for name, globs in _pairs(par["groups"])},
         ),
     )
+
+
+def _pairs(value: object) -> list[tuple[str, object]]:
+    """[[name, value], ...] with distinct names."""
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of pairs, got {type(value).__name__}")
+    pairs: list[tuple[str, object]] = []
+    for pair in value:
+        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+            raise ValueError(f"expected a [name, value] pair, got {pair!r}")
+        pairs.append((pair[0], pair[1]))
+    if len({name for name, _ in pairs}) != len(pairs):
+        raise ValueError("expected distinct names")
+    return pairs
 
 
 def _dict(value: object, keys: set[str] | None = None) -> dict[str, object]:

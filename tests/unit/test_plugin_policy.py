@@ -36,8 +36,8 @@ POLICY = parse_policy(TEXT, "policy.yaml")
 
 
 def stored(plain_json: object) -> object:
-    """What config.cache.set writes and reads back: JSON."""
-    return json.loads(json.dumps(plain_json))
+    """What config.cache.set writes and reads back: JSON with its keys sorted."""
+    return json.loads(json.dumps(plain_json, indent=2, sort_keys=True))
 
 
 def test_the_stored_copy_reads_back_equal_to_the_validated_policy():
@@ -46,6 +46,13 @@ def test_the_stored_copy_reads_back_equal_to_the_validated_policy():
     assert (plain.timeout_method, plain.warn_ratio) == ("thread", 0.5)
     assert (plain.parallel.workers, plain.parallel.dist) == (3, "loadfile")
     assert list(plain.categories) == ["unit", "integration", "slow", "db"]
+
+
+def test_the_stored_copy_keeps_the_policys_order_of_categories_and_groups():
+    text = TEXT.replace(b"    db: [", b"    zz: [\"tests/**\"]\n    db: [")
+    plain = from_json(stored(to_json(from_policy(parse_policy(text, "policy.yaml")))))
+    assert list(plain.categories) == ["unit", "integration", "slow", "db"]
+    assert list(plain.parallel.groups) == ["zz", "db"]
 
 
 @pytest.mark.parametrize("markers", [(), ("slow",), ("integration",), ("sluggish", "slow"),
@@ -80,11 +87,12 @@ def test_a_stored_copy_is_found_only_for_the_bytes_it_was_made_from(tmp_path):
 def spoiled(change: str) -> object:
     data = stored(to_json(from_policy(POLICY)))
     assert isinstance(data, dict)
-    categories = data["categories"]
+    categories = {name: value for name, value in data["categories"]}
     parallel = data["parallel"]
-    assert isinstance(categories, dict)
     assert isinstance(parallel, dict)
-    if change == "missing field":
+    if change == "categories as a mapping":
+        data["categories"] = dict(categories)
+    elif change == "missing field":
         del data["warn_ratio"]
     elif change == "extra field":
         data["banned"] = []
@@ -103,9 +111,9 @@ def spoiled(change: str) -> object:
     return data
 
 
-@pytest.mark.parametrize("change", ["missing field", "extra field", "two defaults",
-                                    "limit as text", "bad workers", "bad dist", "bad method",
-                                    "paths as text"])
+@pytest.mark.parametrize("change", ["categories as a mapping", "missing field", "extra field",
+                                    "two defaults", "limit as text", "bad workers", "bad dist",
+                                    "bad method", "paths as text"])
 def test_a_malformed_stored_copy_is_rejected(change):
     with pytest.raises(ValueError, match=r"^(expected|not exactly one default)"):
         from_json(spoiled(change))
