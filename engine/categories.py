@@ -10,11 +10,32 @@ The precedence (documented in the README, shown by `test-policy explain`):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from engine.globs import first_match
-from engine.policy import Policy
+
+
+class CategoryRules(Protocol):
+    """What classification reads of a category: `engine.policy.Category`, or the plain
+    copy the pytest plugin keeps (`engine.plugin_policy`)."""
+
+    @property
+    def limit(self) -> float: ...
+    @property
+    def default(self) -> bool: ...
+    @property
+    def paths(self) -> tuple[str, ...]: ...
+    @property
+    def markers(self) -> tuple[str, ...]: ...
+
+
+class Categories(Protocol):
+    """A validated policy's categories (a `Policy`, or the plugin's plain copy), in order."""
+
+    @property
+    def categories(self) -> Mapping[str, CategoryRules]: ...
 
 
 @dataclass(frozen=True)
@@ -31,13 +52,19 @@ class Resolution:
 
 
 class Classifier:
-    """Classifies tests under one policy; path matches are cached per file."""
+    """Classifies tests under one validated policy; path matches are cached per file."""
 
-    def __init__(self, policy: Policy) -> None:
-        self.policy = policy
+    def __init__(self, policy: Categories) -> None:
+        self._categories = policy.categories
+        self._limits = {name: category.limit for name, category in self._categories.items()}
+        self._default = next(name for name, cat in self._categories.items() if cat.default)
+        self._owners: dict[str, str] = {}
+        for name, category in self._categories.items():
+            for marker in category.markers:
+                self._owners.setdefault(marker, name)
         self._by_path: dict[str, Classification] = {}
         #: Every marker that puts a test in a category.
-        self.markers = frozenset(m for c in policy.categories.values() for m in c.markers)
+        self.markers = frozenset(self._owners)
 
     def by_path(self, relpath: str) -> Classification:
         """The category of a test file by its path alone (no markers)."""
@@ -50,12 +77,12 @@ class Classifier:
     def _classify_path(self, relpath: str) -> Classification:
         best: Classification | None = None
         best_limit = -1.0
-        for name, category in self.policy.categories.items():
+        for name, category in self._categories.items():
             glob = first_match(category.paths, relpath)
             if glob is not None and category.limit > best_limit:
                 best, best_limit = Classification(name, f"path {glob}"), category.limit
         if best is None:
-            return Classification(self.policy.default_category, "default")
+            return Classification(self._default, "default")
         return best
 
     def classify(self, relpath: str, markers: Iterable[str]) -> Classification:
@@ -63,10 +90,10 @@ class Classifier:
         best: Classification | None = None
         best_limit = -1.0
         for marker in markers:
-            owner = self.policy.marker_owner(marker)
+            owner = self._owners.get(marker)
             if owner is None:
                 continue
-            limit = self.policy.categories[owner].limit
+            limit = self._limits[owner]
             if limit > best_limit:
                 best, best_limit = Classification(owner, f"marker {marker}"), limit
         return best if best is not None else self.by_path(relpath)
@@ -84,5 +111,4 @@ class Classifier:
             return Resolution(found.category, explicit_timeout, "explicit timeout")
         if cli_timeout is not None:
             return Resolution(found.category, cli_timeout, "--timeout")
-        return Resolution(found.category, self.policy.categories[found.category].limit,
-                          found.reason)
+        return Resolution(found.category, self._limits[found.category], found.reason)

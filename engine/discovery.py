@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +23,16 @@ def find_policy(
     inidir: Path | None,
     invocation_dir: Path,
     rootdir: Path,
+    known: Callable[[bytes], bool] | None = None,
 ) -> Found | None:
     """The policy file to use, or None when the plugin should stay inert.
 
     A path given by `--policy` (relative to the invocation directory) or by the ini
     option (relative to the ini file) must exist; the loader reports it if not. A
     `policy.yaml` in the rootdir is used only when it looks like a test policy, so
-    an unrelated file of that name (an OPA or Kubernetes policy) leaves the run alone.
+    an unrelated file of that name (an OPA or Kubernetes policy) leaves the run alone;
+    `known(bytes)` true (the plugin's cache holds a validated copy of exactly these
+    bytes) saves parsing the YAML to tell.
     """
     if option:
         return Found(invocation_dir / option, option, "--policy")
@@ -36,7 +40,7 @@ def find_policy(
         base = inidir if inidir is not None else rootdir
         return Found(base / ini.strip(), ini.strip(), "ini test_policy")
     candidate = rootdir / DEFAULT_POLICY
-    if candidate.is_file() and looks_like_test_policy(candidate):
+    if candidate.is_file() and looks_like_test_policy(candidate, known):
         return Found(candidate, _shown(candidate, invocation_dir), "rootdir")
     return None
 
@@ -48,17 +52,24 @@ def _shown(path: Path, invocation_dir: Path) -> str:
         return str(path)
 
 
-def looks_like_test_policy(path: Path) -> bool:
+def looks_like_test_policy(path: Path, known: Callable[[bytes], bool] | None = None) -> bool:
     """True unless the file is valid YAML whose top level has no `categories` key.
 
     A file that does not parse counts as ours, so a broken policy is reported, not
     silently ignored.
     """
+    try:
+        text = path.read_bytes()
+    except OSError:
+        return True
+    if known is not None and known(text):
+        return True
+
     import yaml  # here: an inert run (no policy.yaml) never imports it
 
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        data = yaml.load(path.read_bytes(), Loader=loader)
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        data = yaml.load(text, Loader=loader)
+    except (yaml.YAMLError, UnicodeDecodeError):
         return True
     return isinstance(data, dict) and "categories" in data

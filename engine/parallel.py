@@ -13,8 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from engine.policy import Parallel
+from typing import Protocol
 
 #: Set to 1 (or true/yes/on) to run serially without touching the command line.
 SERIAL_ENV = "TEST_POLICY_SERIAL"
@@ -129,6 +128,18 @@ def count_cpus(root: Path = Path("/")) -> int:
 # --- the decision ----------------------------------------------------------------------
 
 
+class ParallelSettings(Protocol):
+    """The policy's `parallel` section as the decision reads it: `engine.policy.Parallel`,
+    or the pytest plugin's plain copy (`engine.plugin_policy`)."""
+
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def workers(self) -> int | str: ...
+    @property
+    def dist(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Request:
     """What the pytest invocation asked for, as far as parallel runs are concerned."""
@@ -184,7 +195,7 @@ def _version(text: str) -> tuple[int, int]:
 
 
 def decide(
-    parallel: Parallel, method: str, request: Request, cpus: Callable[[], int] = count_cpus
+    parallel: ParallelSettings, method: str, request: Request, cpus: Callable[[], int] = count_cpus
 ) -> Choice:
     """Whether the plugin turns pytest-xdist on, and with what; `note` says why."""
     environ = os.environ if request.environ is None else request.environ

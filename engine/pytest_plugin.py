@@ -8,7 +8,9 @@ JUnit properties), `engine.parallel` (pytest-xdist), `engine.run_summary`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -53,18 +55,39 @@ def pytest_cmdline_main(config: pytest.Config) -> Generator[None, object, object
 
 
 def _activate(config: pytest.Config) -> None:
+    cache_dir = _cache_dir(config)
+
+    def known(data: bytes) -> bool:
+        from engine.plugin_policy import lookup
+
+        return cache_dir is not None and lookup(cache_dir, data)[1] is not None
+
     found = find_policy(
         config.getoption("test_policy_path"),
         str(config.getini("test_policy")),
         config.inipath.parent if config.inipath is not None else None,
         config.invocation_params.dir,
         config.rootpath,
+        known,
     )
     if found is None:
         return
     from engine.pytest_run import activate
 
-    config.stash[ACTIVE] = activate(config, found)
+    config.stash[ACTIVE] = activate(config, found, cache_dir)
+
+
+def _cache_dir(config: pytest.Config) -> Path | None:
+    """pytest's cache directory, which holds the validated copy of the policy (see
+    `engine.plugin_policy`); None when the cache is off (`-p no:cacheprovider`) or
+    being cleared (`--cache-clear`). Resolved as pytest resolves ini `cache_dir`:
+    `config.cache` itself only exists from pytest_configure, after the policy is needed."""
+    if not config.pluginmanager.hasplugin("cacheprovider"):
+        return None
+    if config.getoption("cacheclear", False):
+        return None
+    path = os.path.expandvars(os.path.expanduser(str(config.getini("cache_dir"))))
+    return config.rootpath / path  # an absolute `path` replaces the rootdir
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,6 +96,13 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     active.register_markers(config)
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    cache: pytest.Cache | None = getattr(config, "cache", None)
+    if active.to_store is not None and workerinput is None and cache is not None:
+        # After cacheprovider's own (tryfirst) pytest_configure made config.cache, and
+        # before pytest-xdist starts its workers, which then find the copy.
+        from engine.plugin_policy import CACHE_KEY
+
+        cache.set(CACHE_KEY, active.to_store)
     if workerinput is not None and workerinput.get(WORKER_DIST_KEY) == "loadgroup":
         # The controller's dist mode came from the policy, not from arguments this
         # worker parsed: tell pytest-xdist's worker to add the `@group` suffixes.

@@ -1,5 +1,7 @@
 """The test_policy plugin's work for one run: imported only once a policy is found, so
-an unrelated project pays for neither pydantic nor the policy model."""
+an unrelated project pays for none of it. YAML and pydantic are imported only to
+validate the policy file, which a run skips when pytest's cache holds the validated
+copy of exactly this file (`engine.plugin_policy`)."""
 
 from __future__ import annotations
 
@@ -15,9 +17,8 @@ from engine.categories import Classifier
 from engine.discovery import Found
 from engine.errors import UserError
 from engine.globs import first_match
-from engine.loader import load_policy
 from engine.parallel import Choice, Request, decide, grouping_ignored, safe_dist
-from engine.policy import Policy
+from engine.plugin_policy import PluginPolicy, entry, from_policy, lookup
 from engine.run_summary import RunSummary
 from engine.timeouts import effective_method, marker_timeout, properties
 
@@ -27,7 +28,7 @@ class Active:
     """The plugin's state for one run, kept in `config.stash`."""
 
     found: Found
-    policy: Policy
+    policy: PluginPolicy
     classifier: Classifier
     method: str
     method_note: str
@@ -35,10 +36,11 @@ class Active:
     cli_timeout: float | None
     choice: Choice
     summary: RunSummary
+    from_cache: bool = False  # the policy is pytest's cached copy of this very file
+    to_store: dict[str, object] | None = None  # the copy for pytest's cache, once validated
     relpaths: dict[Path, str] = field(default_factory=dict)
     groups: dict[str, str | None] = field(default_factory=dict)  # relpath -> policy group
-    group_marks: dict[str, pytest.MarkDecorator] = field(default_factory=dict)
-    parent_marks: dict[int, _Marks] = field(default_factory=dict)  # id(parent node) -> marks
+    group_marks: dict[str, pytest.Mark] = field(default_factory=dict)
     outcomes: dict[tuple[str, tuple[str, ...], float | None, str | None], _Outcome] = field(
         default_factory=dict)
 
@@ -65,31 +67,109 @@ class Active:
         """`xdist_group(name)` on tests under a `parallel.groups` glob, unless they have one."""
         if not self.policy.parallel.groups:
             return
+        # (id(parent), id(path)) -> the file's group, unless the parent's chain has an
+        # xdist_group marker. Local: an id is unique while the items (holding both) live.
+        parents: dict[tuple[int, int], str | None] = {}
+        last: tuple[object, object] = (None, None)
+        group: str | None = None
         for item in items:
-            group = self.groups[_relpath(self, config, item.path)]
-            if group is None or next(item.iter_markers("xdist_group"), None) is not None:
+            parent, path = item.parent, item.path
+            if parent is not last[0] or path is not last[1]:
+                last = (parent, path)
+                key = (id(parent), id(path))
+                if key in parents:
+                    group = parents[key]
+                else:
+                    group = self.groups[_relpath(self, config, path)]
+                    if group is not None and parent is not None and next(
+                            parent.iter_markers("xdist_group"), None) is not None:
+                        group = None
+                    parents[key] = group
+            if group is None:
                 continue
-            decorator = self.group_marks.get(group)
-            if decorator is None:
-                decorator = self.group_marks[group] = pytest.mark.xdist_group(group)
-            item.add_marker(decorator)
+            own = item.own_markers
+            if own and _named(own, "xdist_group"):
+                continue
+            mark = self.group_marks.get(group)
+            if mark is None:
+                mark = self.group_marks[group] = pytest.mark.xdist_group(group).mark
+            item.keywords[mark.name] = mark  # item.add_marker(mark), without its checks
+            own.append(mark)
 
     def apply(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        """The timeout marker and the JUnit properties of each selected test."""
+        """The timeout marker and the JUnit properties of each selected test.
+
+        Resolved once per (parent node, file) and once per distinct set of a test's
+        own category and timeout markers: per test, only its own markers are read and
+        the shared marker and properties added.
+        """
+        markers = self.classifier.markers
+        # (id(parent), id(path)) -> (relpath, the parent chain's marks, their outcome).
+        # Local: an id is unique while the items (which hold both) live.
+        parents: dict[tuple[int, int], tuple[str, _Marks, _Outcome]] = {}
+        last: tuple[object, object] = (None, None)
+        rel, above, base = "", _NO_MARKS, _Outcome((), None)
         for item in items:
-            _apply(self, config, item)
+            parent, path = item.parent, item.path
+            if parent is not last[0] or path is not last[1]:
+                last = (parent, path)
+                key = (id(parent), id(path))
+                known = parents.get(key)
+                if known is None:
+                    rel = _relpath(self, config, path)
+                    above = (_NO_MARKS if parent is None
+                             else _scan(parent.iter_markers(), markers))
+                    known = parents[key] = (rel, above, self._outcome(rel, above.names,
+                                                                      above.timeout))
+                rel, above, base = known
+            outcome = base
+            own = item.own_markers
+            if own:
+                mine: tuple[str, ...] = ()
+                timeout = None
+                for mark in own:
+                    name = mark.name
+                    if name in markers:
+                        mine += (name,)
+                    elif name == "timeout" and timeout is None:
+                        timeout = mark  # the closest one, as pytest-timeout reads it
+                if mine or timeout is not None:
+                    outcome = self._outcome(rel, mine + above.names, timeout or above.timeout)
+            if outcome.mark is not None:
+                # What item.add_marker(decorator, append=False) does, without its import
+                # and checks: the closest marker, before a method-only one.
+                item.keywords["timeout"] = outcome.mark
+                own.insert(0, outcome.mark)
+            item.user_properties.extend(outcome.properties)
+
+    def _outcome(self, rel: str, names: tuple[str, ...], timeout: pytest.Mark | None
+                 ) -> _Outcome:
+        """What a test in file `rel` with these category markers and closest timeout
+        marker on its chain gets; cached."""
+        seconds, explicit_method = (
+            marker_timeout(timeout.args, timeout.kwargs) if timeout is not None
+            else (None, None)
+        )
+        key = (rel, names, seconds, explicit_method)
+        found = self.outcomes.get(key)
+        if found is None:
+            resolution = self.classifier.resolve(rel, names, seconds, self.cli_timeout)
+            mark = None
+            if self.timeouts and seconds is None and self.cli_timeout is None:
+                method = explicit_method or self.method
+                mark = pytest.mark.timeout(resolution.limit, method=method).mark
+            found = self.outcomes[key] = _Outcome(tuple(properties(resolution)), mark)
+        return found
 
     def summary_hooks(self) -> object:
         return _SummaryHooks(self)
 
 
-def activate(config: pytest.Config, found: Found) -> Active:
+def activate(config: pytest.Config, found: Found, cache_dir: Path | None = None) -> Active:
     """Load the policy, choose the timeout method and the parallel mode (setting
-    pytest-xdist's options), and return the run's state."""
-    try:
-        policy = load_policy(found.path, shown_as=found.shown_as)
-    except UserError as exc:
-        raise pytest.UsageError(f"test policy ({found.source}):\n{exc}") from None
+    pytest-xdist's options), and return the run's state. `cache_dir`: pytest's cache
+    directory, None when the cache is not to be used."""
+    policy, from_cache, to_store = _load(found, cache_dir)
     method, method_note = effective_method(policy.timeout_method, hasattr(signal, "SIGALRM"))
     user_method = config.getoption("timeout_method", None)
     if isinstance(user_method, str):
@@ -128,7 +208,34 @@ def activate(config: pytest.Config, found: Found) -> Active:
         cli_timeout=float(cli_timeout) if cli_timeout is not None else None,
         choice=choice,
         summary=RunSummary(policy.warn_ratio),
+        from_cache=from_cache,
+        to_store=to_store,
     )
+
+
+def _load(found: Found,
+          cache_dir: Path | None) -> tuple[PluginPolicy, bool, dict[str, object] | None]:
+    """(the policy, whether it came from pytest's cache, the copy to store there): the
+    cached copy of exactly this file's bytes, else the file validated in full (YAML and
+    pydantic)."""
+    try:
+        data: bytes | None = found.path.read_bytes()
+    except OSError:
+        data = None  # load_policy says why
+    key = None
+    if data is not None and cache_dir is not None:
+        key, cached = lookup(cache_dir, data)
+        if cached is not None:
+            return cached, True, None
+    from engine.loader import load_policy, parse_policy
+
+    try:
+        policy = (parse_policy(data, found.shown_as) if data is not None
+                  else load_policy(found.path, shown_as=found.shown_as))
+    except UserError as exc:
+        raise pytest.UsageError(f"test policy ({found.source}):\n{exc}") from None
+    plain = from_policy(policy)
+    return plain, False, None if key is None else entry(key, plain)
 
 
 def _xdist_version() -> str:
@@ -169,21 +276,7 @@ class _Outcome:
     """What one (file, category markers, explicit timeout) combination gets; cached."""
 
     properties: tuple[tuple[str, str], ...]
-    timeout: pytest.MarkDecorator | None  # None: leave the limit to pytest-timeout
-
-
-def _outcome(active: Active, rel: str, names: tuple[str, ...], seconds: float | None,
-             explicit_method: str | None) -> _Outcome:
-    key = (rel, names, seconds, explicit_method)
-    found = active.outcomes.get(key)
-    if found is None:
-        resolution = active.classifier.resolve(rel, names, seconds, active.cli_timeout)
-        timeout = None
-        if active.timeouts and seconds is None and active.cli_timeout is None:
-            method = explicit_method or active.method
-            timeout = pytest.mark.timeout(resolution.limit, method=method)
-        found = active.outcomes[key] = _Outcome(tuple(properties(resolution)), timeout)
-    return found
+    mark: pytest.Mark | None  # the `timeout` marker to add; None: leave it to pytest-timeout
 
 
 @dataclass(frozen=True)
@@ -195,6 +288,13 @@ class _Marks:
 
 
 _NO_MARKS = _Marks()
+
+
+def _named(marks: list[pytest.Mark], name: str) -> bool:
+    for mark in marks:  # noqa: SIM110 (a loop is faster than any() over a generator here)
+        if mark.name == name:
+            return True
+    return False
 
 
 def _scan(marks: Iterable[pytest.Mark], category_markers: frozenset[str]) -> _Marks:
@@ -209,37 +309,6 @@ def _scan(marks: Iterable[pytest.Mark], category_markers: frozenset[str]) -> _Ma
     if not names and timeout is None:
         return _NO_MARKS
     return _Marks(tuple(names), timeout)
-
-
-def _chain_marks(active: Active, item: pytest.Item) -> _Marks:
-    """The item's own markers, then its parents' (scanned once per class or module)."""
-    markers = active.classifier.markers
-    parent = item.parent
-    above = _NO_MARKS
-    if parent is not None:
-        cached = active.parent_marks.get(id(parent))
-        if cached is None:
-            cached = active.parent_marks[id(parent)] = _scan(parent.iter_markers(), markers)
-        above = cached
-    if not item.own_markers:
-        return above
-    own = _scan(item.own_markers, markers)
-    if above is _NO_MARKS:
-        return own
-    return _Marks(own.names + above.names, own.timeout or above.timeout)
-
-
-def _apply(active: Active, config: pytest.Config, item: pytest.Item) -> None:
-    rel = _relpath(active, config, item.path)
-    marks = _chain_marks(active, item)
-    seconds, explicit_method = (
-        marker_timeout(marks.timeout.args, marks.timeout.kwargs)
-        if marks.timeout is not None else (None, None)
-    )
-    outcome = _outcome(active, rel, marks.names, seconds, explicit_method)
-    if outcome.timeout is not None:
-        item.add_marker(outcome.timeout, append=False)  # closest, before a method-only one
-    item.user_properties.extend(outcome.properties)
 
 
 class _SummaryHooks:

@@ -35,3 +35,16 @@ def test_an_unrelated_policy_yaml_in_the_rootdir_is_not_ours(tmp_path):
 def test_a_policy_yaml_that_does_not_parse_is_ours_so_its_error_is_reported(tmp_path):
     (tmp_path / "policy.yaml").write_text("categories: [unclosed\n")
     assert find_policy(None, "", None, tmp_path, tmp_path) is not None
+
+
+def test_a_rootdir_policy_yaml_the_cache_knows_is_taken_without_parsing_it(tmp_path):
+    (tmp_path / "policy.yaml").write_text("apiVersion: v1\nkind: NetworkPolicy\n")
+    seen: list[bytes] = []
+
+    def known(data: bytes) -> bool:
+        seen.append(data)
+        return True
+
+    assert find_policy(None, "", None, tmp_path, tmp_path, known) is not None
+    assert seen == [b"apiVersion: v1\nkind: NetworkPolicy\n"]
+    assert find_policy(None, "", None, tmp_path, tmp_path, lambda data: False) is None
