@@ -53,7 +53,7 @@ def _shown(path: Path, invocation_dir: Path) -> str:
 
 
 def looks_like_test_policy(path: Path, known: Callable[[bytes], bool] | None = None) -> bool:
-    """True unless the file is valid YAML whose top level has no `categories` key.
+    """True unless the file is a YAML mapping whose top level has no `categories` key.
 
     A file that does not parse counts as ours, so a broken policy is reported, not
     silently ignored.
@@ -72,4 +72,5 @@ def looks_like_test_policy(path: Path, known: Callable[[bytes], bool] | None = N
         data = yaml.load(text, Loader=loader)
     except (yaml.YAMLError, UnicodeDecodeError):
         return True
-    return isinstance(data, dict) and "categories" in data
+    # An empty file (or one that is not a mapping) is a broken policy, not someone else's.
+    return not isinstance(data, dict) or "categories" in data

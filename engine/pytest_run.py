@@ -41,7 +41,7 @@ class Active:
     relpaths: dict[Path, str] = field(default_factory=dict)
     groups: dict[str, str | None] = field(default_factory=dict)  # relpath -> policy group
     group_marks: dict[str, pytest.Mark] = field(default_factory=dict)
-    outcomes: dict[tuple[str, tuple[str, ...], float | None, str | None], _Outcome] = field(
+    outcomes: dict[tuple[str, tuple[str, ...], float | None, str | None, bool], _Outcome] = field(
         default_factory=dict)
 
     def register_markers(self, config: pytest.Config) -> None:
@@ -150,12 +150,17 @@ class Active:
             marker_timeout(timeout.args, timeout.kwargs) if timeout is not None
             else (None, None)
         )
-        key = (rel, names, seconds, explicit_method)
+        # A marker with a value pytest-timeout cannot read (`timeout("abc")`): inject
+        # nothing, so pytest-timeout reports "Invalid timeout" when the test runs.
+        unreadable = timeout is not None and seconds is None and bool(
+            timeout.args or timeout.kwargs.get("timeout") is not None)
+        key = (rel, names, seconds, explicit_method, unreadable)
         found = self.outcomes.get(key)
         if found is None:
             resolution = self.classifier.resolve(rel, names, seconds, self.cli_timeout)
             mark = None
-            if self.timeouts and seconds is None and self.cli_timeout is None:
+            if (self.timeouts and seconds is None and self.cli_timeout is None
+                    and not unreadable):
                 method = explicit_method or self.method
                 mark = pytest.mark.timeout(resolution.limit, method=method).mark
             found = self.outcomes[key] = _Outcome(tuple(properties(resolution)), mark)

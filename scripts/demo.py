@@ -44,7 +44,8 @@ def main() -> int:
              "test-policy lint", [*ENGINE, "lint"], shop, (1,))
         print("-> the real sleep, HTTP and subprocess calls are rejected; their mocked twins "
               "pass. pre-commit would refuse this commit.")
-        os.environ.pop("PYTEST_ADDOPTS", None)
+        for variable in ("PYTEST_ADDOPTS", "TEST_POLICY_SERIAL"):  # show the default run
+            os.environ.pop(variable, None)
         step(3, "The example's suite, in parallel under its policy, with JUnit output",
              "python -m pytest --junit-xml=test-results/test-results-python.xml",
              [sys.executable, "-m", "pytest", "-v", "--tb=short", "--show-capture=no",

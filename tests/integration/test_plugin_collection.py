@@ -279,3 +279,16 @@ def test_explain_of_a_node_id_that_matches_nothing_is_an_input_error(project, ca
     project.makepyfile(**{"tests/unit/test_x": "def test_it(): pass"})
     assert main(["explain", "tests/unit/test_x.py::test_missing"]) == 2
     assert "tests/unit/test_x.py::test_missing" in capsys.readouterr().err
+
+
+def test_an_unreadable_explicit_timeout_is_reported_as_without_the_plugin(project):
+    project.makepyfile(**{"tests/unit/test_bad": """
+        import pytest
+
+        @pytest.mark.timeout("abc")
+        def test_it(): pass
+    """})
+    with_plugin = project.runpytest("-p", "no:xdist")
+    without = project.runpytest("-p", "no:xdist", "-p", "no:test_policy")
+    assert with_plugin.ret == without.ret != 0
+    with_plugin.stdout.fnmatch_lines(["*Invalid timeout abc from marker*"])

@@ -48,3 +48,8 @@ def test_a_rootdir_policy_yaml_the_cache_knows_is_taken_without_parsing_it(tmp_p
     assert find_policy(None, "", None, tmp_path, tmp_path, known) is not None
     assert seen == [b"apiVersion: v1\nkind: NetworkPolicy\n"]
     assert find_policy(None, "", None, tmp_path, tmp_path, lambda data: False) is None
+
+
+def test_an_empty_rootdir_policy_yaml_is_ours_so_it_is_reported_not_ignored(tmp_path):
+    (tmp_path / "policy.yaml").write_text("# nothing yet\n")
+    assert find_policy(None, "", None, tmp_path, tmp_path) is not None
