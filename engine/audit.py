@@ -99,6 +99,13 @@ def overrides_from_env(env: Mapping[str, str], policy: Policy) -> Overrides:
                                     "write it like '1.0'"))
         else:
             thresholds[category] = value
+    known = {category.upper() + THRESHOLD_SUFFIX for category in policy.categories}
+    for variable in sorted(env):
+        if variable.endswith(THRESHOLD_SUFFIX) and variable not in known:
+            problems.append(Problem(f"${variable}", None, None, "",
+                                    "names no category of the policy "
+                                    f"(got {show(variable.removesuffix(THRESHOLD_SUFFIX))})",
+                                    "use one of: " + ", ".join(sorted(known))))
     ratio: float | None = None
     text = env.get(WARN_VARIABLE)
     if text is not None:

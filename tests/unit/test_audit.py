@@ -165,6 +165,14 @@ def test_a_malformed_override_is_an_input_error_naming_the_variable(variable, va
     assert repr(value) in str(caught.value)
 
 
+def test_a_threshold_for_a_category_the_policy_lacks_is_an_input_error_not_ignored():
+    with pytest.raises(UserError) as caught:
+        overrides_from_env({"INTEGRATON_TEST_THRESHOLD": "5"}, POLICY)
+    assert str(caught.value).startswith(
+        "$INTEGRATON_TEST_THRESHOLD: names no category of the policy (got 'INTEGRATON'); "
+        "hint: use one of: ")
+
+
 def test_a_timed_out_test_is_a_failure_even_when_its_time_is_the_limit():
     result = audit([rec(time=1.0, outcome="failed", timed_out=True)], POLICY)
     failure = only(result.failures)
