@@ -38,14 +38,11 @@ from itertools import compress
 from pathlib import Path
 from typing import Literal
 
-from engine.categories import Classifier
+from engine.categories import EXPLICIT_REASON, Classifier
 from engine.errors import Problem, UserError, show
 from engine.globs import first_match
 from engine.junit import (
-    CATEGORY_PROPERTY,
-    LIMIT_PROPERTY,
     PASSED,
-    REASON_PROPERTY,
     CaseRecord,
     JUnitReader,
     Properties,
@@ -54,6 +51,7 @@ from engine.junit import (
     parse_time,
 )
 from engine.policy import Policy
+from engine.timeouts import CATEGORY_PROPERTY, LIMIT_PROPERTY, REASON_PROPERTY
 
 Kind = Literal["ok", "warning", "unreadable", "over", "timed out", "crashed"]
 
@@ -65,7 +63,6 @@ F_UNREADABLE, F_TIMED_OUT, F_CRASHED = 1, 2, 4
 
 WARN_VARIABLE = "WARN_THRESHOLD_PERCENT"
 THRESHOLD_SUFFIX = "_TEST_THRESHOLD"
-EXPLICIT_REASON = "explicit timeout"
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,11 @@ class Categories(Protocol):
     def categories(self) -> Mapping[str, CategoryRules]: ...
 
 
+#: Resolution reasons when a limit does not come from the policy (the audit reads them).
+EXPLICIT_REASON = "explicit timeout"
+CLI_REASON = "--timeout"
+
+
 @dataclass(frozen=True)
 class Classification:
     category: str
@@ -108,7 +113,7 @@ class Classifier:
         """The test's category and its effective limit, with the reason for the limit."""
         found = self.classify(relpath, markers)
         if explicit_timeout is not None:
-            return Resolution(found.category, explicit_timeout, "explicit timeout")
+            return Resolution(found.category, explicit_timeout, EXPLICIT_REASON)
         if cli_timeout is not None:
-            return Resolution(found.category, cli_timeout, "--timeout")
+            return Resolution(found.category, cli_timeout, CLI_REASON)
         return Resolution(found.category, self._limits[found.category], found.reason)

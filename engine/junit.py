@@ -26,9 +26,6 @@ Outcome = Literal["passed", "failed", "error", "skipped"]
 
 #: The plugin's properties on each `<testcase>` (the shared contract).
 PROPERTY_PREFIX = "test_policy."
-CATEGORY_PROPERTY = "test_policy.category"
-LIMIT_PROPERTY = "test_policy.limit"
-REASON_PROPERTY = "test_policy.reason"
 
 #: What pytest-timeout and pytest-xdist write in the failure's `message`.
 TIMEOUT_MARK = "Timeout (>"

@@ -25,5 +25,9 @@ if [[ "$WORKERS" == "policy" ]]; then
   echo "Running $TARGET (workers: as policy.yaml says)"
   exec "$PYTHON" -m pytest --durations=10 "$TARGET" "$@"
 fi
-echo "Running $TARGET in parallel (workers: $WORKERS)"
+if [[ "$WORKERS" == "0" ]]; then
+  echo "Running $TARGET serially"
+else
+  echo "Running $TARGET in parallel (workers: $WORKERS)"
+fi
 exec "$PYTHON" -m pytest -n "$WORKERS" --durations=10 "$TARGET" "$@"
