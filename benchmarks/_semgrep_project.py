@@ -12,8 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.loader import load_policy  # noqa: E402
-from engine.semgrep_rules import render_rules  # noqa: E402
+from test_policy_engine.policy.loader import load_policy  # noqa: E402
+from test_policy_engine.rules.semgrep import render_rules  # noqa: E402
 
 BASE = ("scan", "--error", "--metrics=off", "--disable-version-check", "--quiet")
 

@@ -6,7 +6,8 @@ Compares, each in a fresh subprocess (wall time, CPU time and peak RSS from os.w
               failure / error / skipped / property (start-element handler only)
   bare+ends   the same with an end-element handler: the least a reader needs to
               know which <testcase> a child belongs to (for reference)
-  audit       `python -m engine audit FILE` (the whole command: start-up, policy, report)
+  audit       `python -m test_policy_engine audit FILE` (the whole command: start-up,
+              policy, report)
   audit-work  the command's parse + audit + report in-process, timed after start-up
   junitparser the same file through junitparser (whole-tree parse), the peer
 Each child also prints its own work time (no interpreter start-up, no imports):
@@ -64,9 +65,9 @@ BARE_ENDS = BARE.replace(
 
 AUDIT = r"""
 import sys, time
-from engine.audit import audit_files
-from engine.loader import load_policy
-from engine.report import text
+from test_policy_engine.audit.verdicts import audit_files
+from test_policy_engine.policy.loader import load_policy
+from test_policy_engine.audit.report import text
 policy = load_policy("policy.yaml")
 start = time.perf_counter()
 result, problems = audit_files([(sys.argv[1], sys.argv[1])], policy, top=10)
@@ -156,7 +157,7 @@ def main() -> int:
         commands = {
             "bare": [python, "-c", BARE, str(path)],
             "bare+ends": [python, "-c", BARE_ENDS, str(path)],
-            "audit": [python, "-m", "engine", "audit", "--policy", "policy.yaml",
+            "audit": [python, "-m", "test_policy_engine", "audit", "--policy", "policy.yaml",
                       "--top", "10", str(path)],
             "audit-work": [python, "-c", AUDIT, str(path)],
         }

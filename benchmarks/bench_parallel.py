@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.parallel import count_cpus
+from test_policy_engine.plugin.parallel import count_cpus
 
 POLICY = """\
 version: 1

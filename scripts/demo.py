@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "shop"
-ENGINE = [sys.executable, "-m", "engine"]
+ENGINE = [sys.executable, "-m", "test_policy_engine"]
 
 
 def step(number: int, title: str, shown: str, command: list[str], cwd: Path,

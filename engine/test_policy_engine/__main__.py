@@ -1,3 +1,3 @@
-from engine.cli import main
+from test_policy_engine.cli.main import main
 
 raise SystemExit(main())

@@ -14,8 +14,7 @@ import subprocess
 import sys
 
 import pytest
-
-from engine.cli import main
+from test_policy_engine.cli.main import main
 
 POLICY = """\
 version: 1
@@ -180,7 +179,7 @@ def test_a_thread_timeout_under_xdist_is_a_crash_listed_with_its_limit(project, 
 
 def test_python_m_engine_audit_reads_a_results_directory(project):
     project.runpytest_subprocess(*NO_PLUGIN, "--junit-xml=test-results/unit.xml")
-    done = subprocess.run([sys.executable, "-m", "engine", "audit", "test-results/"],
+    done = subprocess.run([sys.executable, "-m", "test_policy_engine", "audit", "test-results/"],
                           capture_output=True, text=True, cwd=project.path, check=False,
                           env={"PATH": "/usr/bin:/bin", "UNIT_TEST_THRESHOLD": "1.0"})
     assert (done.returncode, done.stderr) == (0, "")

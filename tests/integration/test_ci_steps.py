@@ -71,7 +71,7 @@ def installs_the_test_extra() -> None:
     with (ROOT / "pyproject.toml").open("rb") as handle:
         extras = tomllib.load(handle)["project"]["optional-dependencies"]
     assert "test-policy-engine[test]" in extras["dev"]
-    for module in ("pytest_split", "pre_commit", "hypothesis", "junitparser", "engine"):
+    for module in ("pytest_split", "pre_commit", "hypothesis", "junitparser", "test_policy_engine"):
         __import__(module)  # what `.[test]` brings is what this suite runs with
 
 
@@ -106,7 +106,7 @@ STEPS: dict[str, tuple[str, str | Callable[[], None]]] = {
     'PATH="$PWD/.tools/bin:$PATH" python -m pytest tests/integration '
     "--junit-xml=test-results-integration.xml --durations=20":
         (SANDBOX, "test_the_integration_step_writes_the_file_its_upload_step_uploads"),
-    "python -m engine audit test-results/ --durations-out .test_durations":
+    "python -m test_policy_engine audit test-results/ --durations-out .test_durations":
         (SANDBOX, "test_the_audit_step_reads_every_uploaded_file_and_writes_durations"),
 }
 

@@ -129,9 +129,9 @@ SH_COMMANDS = {
     "test-policy explain tests/integration/test_db.py":
         "tests/integration/test_plugin_collection.py::"
         "test_explain_collects_the_target_and_gives_each_tests_reason",
-    "test-policy generate": "tests/unit/test_semgrep_rules.py::"
+    "test-policy generate": "tests/unit/rules/test_semgrep_rules.py::"
                             "test_generate_writes_the_files_and_check_then_passes",
-    "test-policy generate --check": "tests/unit/test_semgrep_rules.py::"
+    "test-policy generate --check": "tests/unit/rules/test_semgrep_rules.py::"
                                     "test_check_shows_a_diff_of_a_hand_edit_and_writes_nothing",
     "test-policy lint [FILE ...]": "tests/integration/test_semgrep_rules.py::"
                                    "test_lint_rejects_a_real_sleep_and_passes_its_mocked_twin",

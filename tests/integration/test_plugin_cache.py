@@ -2,8 +2,8 @@
 policy file is unchanged uses it, any other run validates the file in full."""
 
 import pytest
+from test_policy_engine.plugin.hooks import ACTIVE
 
-from engine.pytest_plugin import ACTIVE
 from tests.integration.policy_project import resolutions, timeout_args, write_policy
 
 TESTS = {
@@ -104,12 +104,12 @@ def test_a_run_with_the_cached_policy_imports_neither_yaml_nor_pydantic(pytester
         import sys
 
         def pytest_sessionfinish():
-            print("LOADED", sorted(m for m in ("pydantic", "yaml", "engine.policy")
-                                   if m in sys.modules))
+            modules = ("pydantic", "yaml", "test_policy_engine.policy.model")
+            print("LOADED", sorted(m for m in modules if m in sys.modules))
     """)
     first = pytester.runpytest_subprocess("-s")
     second = pytester.runpytest_subprocess("-s")
     first.assert_outcomes(passed=1)
     second.assert_outcomes(passed=1)
-    assert "LOADED ['engine.policy', 'pydantic', 'yaml']" in first.stdout.str()
+    assert "LOADED ['pydantic', 'test_policy_engine.policy.model', 'yaml']" in first.stdout.str()
     assert "LOADED []" in second.stdout.str()

@@ -2,8 +2,8 @@
 collect (no timer is armed here; runs where a timer fires are in test_plugin_runs.py)."""
 
 import pytest
+from test_policy_engine.cli.main import main
 
-from engine.cli import main
 from tests.integration.policy_project import resolutions, timeout_args, write_policy
 
 

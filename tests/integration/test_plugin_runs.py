@@ -8,8 +8,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from test_policy_engine.plugin.parallel import grouping_ignored
 
-from engine.parallel import grouping_ignored
 from tests.integration.policy_project import (
     PARALLEL,
     case_properties,
@@ -231,7 +231,7 @@ def test_without_a_policy_the_plugin_does_not_even_load_the_policy_machinery(pyt
         import sys
 
         def pytest_sessionfinish():
-            loaded = sorted(m for m in ("pydantic", "yaml", "engine.pytest_run")
+            loaded = sorted(m for m in ("pydantic", "yaml", "test_policy_engine.plugin.run")
                             if m in sys.modules)
             print("LOADED", loaded)
     """)

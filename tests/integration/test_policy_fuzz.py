@@ -9,10 +9,10 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_policy_engine.policy.errors import UserError
+from test_policy_engine.policy.loader import parse_policy
+from test_policy_engine.policy.model import Policy
 
-from engine.errors import UserError
-from engine.loader import parse_policy
-from engine.policy import Policy
 from tests.conftest import ROOT
 
 SHIPPED = (ROOT / "policy.yaml").read_text()

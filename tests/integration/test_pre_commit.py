@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from engine.commands.generate import write_rules
-from engine.loader import load_policy
+from test_policy_engine.cli.generate import write_rules
+from test_policy_engine.policy.loader import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL_SLEEP = "import time\n\n\ndef test_retry_logic():\n    time.sleep(2)\n"
@@ -107,7 +106,7 @@ def test_editing_the_policy_without_regenerating_the_rules_is_rejected(tmp_path:
     assert rejected.returncode == 1
     assert "rules/real-sleep.yaml (generated from policy.yaml)" in rejected.stdout
     assert "run `test-policy generate`" in rejected.stdout
-    regenerated = run(repo, env, sys.executable, "-m", "engine", "generate")
+    regenerated = run(repo, env, sys.executable, "-m", "test_policy_engine", "generate")
     assert regenerated.returncode == 0, regenerated.stdout
     git(repo, env, "add", "-A")
     accepted = commit(repo, env, "loosen the sleep rule, with its rules")

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from engine.loader import load_policy
-from engine.semgrep_rules import render_rules
+from test_policy_engine.policy.loader import load_policy
+from test_policy_engine.rules.semgrep import render_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "tests" / "semgrep_samples"
@@ -101,7 +100,7 @@ def test_regression_samples_give_exactly_the_annotated_findings(
 def lint(where: Path, *files: str) -> subprocess.CompletedProcess[str]:
     """`test-policy lint`; stdout with runs of white space made one (Semgrep wraps messages)."""
     # nosemgrep: test-policy.real-subprocess (an integration test runs the real tool)
-    done = subprocess.run([sys.executable, "-m", "engine", "lint", *files], cwd=where,
+    done = subprocess.run([sys.executable, "-m", "test_policy_engine", "lint", *files], cwd=where,
                           capture_output=True, text=True, env=tool_env(), check=False)
     done.stdout = " ".join(done.stdout.split())
     return done
@@ -175,8 +174,8 @@ banned:
 
 @pytest.mark.slow  # several real Semgrep or git+pre-commit runs: over 5 s under load
 def test_a_teams_own_patterns_get_rule_tests_that_pass(semgrep: str, tmp_path: Path):
-    from engine.commands.generate import write_rules
-    from engine.loader import parse_policy
+    from test_policy_engine.cli.generate import write_rules
+    from test_policy_engine.policy.loader import parse_policy
 
     written = write_rules(parse_policy(TEAM_POLICY.encode(), "policy.yaml"), tmp_path)
     assert {p.name for p in written} >= {"real-aws.yaml", "real-aws.py",

@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from engine.cli import main
+from test_policy_engine.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,7 +2,7 @@
 
 Pure functions: the test layout is detected from a list of directory names, and the files are
 rendered from the templates shipped in `engine/templates/` (`@@name@@` placeholders, since the
-workflow itself is full of `${{ }}`). The command in `engine.commands.init` does the I/O.
+workflow itself is full of `${{ }}`). The command in `test_policy_engine.cli.init` does the I/O.
 """
 
 from __future__ import annotations
@@ -131,7 +131,8 @@ def lint_regex(layout: Layout) -> str:
 
 
 def template(name: str) -> str:
-    return (resources.files("engine") / "templates" / name).read_text(encoding="utf-8")
+    templates = resources.files("test_policy_engine.adopt") / "templates"
+    return (templates / name).read_text(encoding="utf-8")
 
 
 def fill(text: str, values: Mapping[str, str]) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 from xml.parsers import expat
 
-from engine.errors import Problem, UserError
+from test_policy_engine.policy.errors import Problem, UserError
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from engine.audit import AuditResult, Verdict, candidate_paths, qualified_name
+from test_policy_engine.audit.verdicts import AuditResult, Verdict, candidate_paths, qualified_name
 
 FORMATS = ("text", "markdown", "json", "github")
 

@@ -38,10 +38,7 @@ from itertools import compress
 from pathlib import Path
 from typing import Literal
 
-from engine.categories import EXPLICIT_REASON, Classifier
-from engine.errors import Problem, UserError, show
-from engine.globs import first_match
-from engine.junit import (
+from test_policy_engine.audit.junit import (
     PASSED,
     CaseRecord,
     JUnitReader,
@@ -50,8 +47,11 @@ from engine.junit import (
     State,
     parse_time,
 )
-from engine.policy import Policy
-from engine.timeouts import CATEGORY_PROPERTY, LIMIT_PROPERTY, REASON_PROPERTY
+from test_policy_engine.policy.categories import EXPLICIT_REASON, Classifier
+from test_policy_engine.policy.errors import Problem, UserError, show
+from test_policy_engine.policy.globs import first_match
+from test_policy_engine.policy.model import Policy
+from test_policy_engine.policy.timeouts import CATEGORY_PROPERTY, LIMIT_PROPERTY, REASON_PROPERTY
 
 Kind = Literal["ok", "warning", "unreadable", "over", "timed out", "crashed"]
 

@@ -9,11 +9,11 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from engine.audit import AuditResult, audit_files, overrides_from_env
-from engine.errors import Problem, UserError
-from engine.files import write_atomic
-from engine.loader import load_policy
-from engine.report import FORMATS, github, markdown, render
+from test_policy_engine.audit.report import FORMATS, github, markdown, render
+from test_policy_engine.audit.verdicts import AuditResult, audit_files, overrides_from_env
+from test_policy_engine.cli.files import write_atomic
+from test_policy_engine.policy.errors import Problem, UserError
+from test_policy_engine.policy.loader import load_policy
 
 HELP = "audit test durations in JUnit XML files (or directories of them) against the policy"
 

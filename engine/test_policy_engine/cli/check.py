@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engine.loader import load_policy
-from engine.policy import Policy
+from test_policy_engine.policy.loader import load_policy
+from test_policy_engine.policy.model import Policy
 
 HELP = "validate policy.yaml and print what it enforces"
 

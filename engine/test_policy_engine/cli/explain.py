@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.categories import Classifier, Resolution
-from engine.errors import UserError
-from engine.loader import load_policy
-from engine.policy import Policy
-from engine.timeouts import (
+from test_policy_engine.policy.categories import Classifier, Resolution
+from test_policy_engine.policy.errors import UserError
+from test_policy_engine.policy.loader import load_policy
+from test_policy_engine.policy.model import Policy
+from test_policy_engine.policy.timeouts import (
     CATEGORY_PROPERTY,
     LIMIT_PROPERTY,
     REASON_PROPERTY,
@@ -104,11 +104,19 @@ class _Recorder:
                 self.rows.append(Row(item.nodeid, resolution))
 
 
+#: The start of the warning pytest gives for a plugin imported before it started.
+_ALREADY_IMPORTED = "Module already imported so cannot be rewritten; test_policy_engine"
+
+
 def collect(target: str, policy_path: str, timeout: float | None) -> list[Row]:
     """Collect `target` with pytest in this process and read each test's resolution."""
     recorder = _Recorder()
     argv = [target, "--collect-only", "-q", "-p", "no:cacheprovider",
-            f"--policy={policy_path}"]
+            f"--policy={policy_path}",
+            # This command imported the engine before pytest starts, so pytest cannot
+            # rewrite the plugin's asserts (it has none) and would warn: an error under
+            # a project's `filterwarnings = error`. The command line outranks the ini.
+            "-W", f"ignore:{_ALREADY_IMPORTED}:pytest.PytestAssertRewriteWarning"]
     if timeout is not None:
         argv.append(f"--timeout={timeout}")
     output = io.StringIO()

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from engine.errors import UserError
+from test_policy_engine.policy.errors import UserError
 
 
 def _file_mode(target: Path) -> int:

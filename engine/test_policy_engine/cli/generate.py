@@ -12,11 +12,11 @@ import os
 import sys
 from pathlib import Path
 
-from engine.errors import UserError
-from engine.files import stage
-from engine.loader import load_policy
-from engine.policy import Policy
-from engine.semgrep_rules import MARK, render_rules
+from test_policy_engine.cli.files import stage
+from test_policy_engine.policy.errors import UserError
+from test_policy_engine.policy.loader import load_policy
+from test_policy_engine.policy.model import Policy
+from test_policy_engine.rules.semgrep import MARK, render_rules
 
 HELP = "write the Semgrep rules in rules/ from policy.yaml (--check: fail if they are stale)"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine import scaffold
-from engine.commands.generate import write_rules
-from engine.errors import UserError
-from engine.files import write_atomic
-from engine.loader import load_policy
+from test_policy_engine.adopt import scaffold
+from test_policy_engine.cli.files import write_atomic
+from test_policy_engine.cli.generate import write_rules
+from test_policy_engine.policy.errors import UserError
+from test_policy_engine.policy.loader import load_policy
 
 HELP = "write a starter policy.yaml, pre-commit config and CI workflow for this repository"
 

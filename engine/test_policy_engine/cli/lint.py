@@ -17,10 +17,10 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from engine.files import write_atomic
-from engine.globs import first_match
-from engine.loader import load_policy
-from engine.semgrep_rules import combined_rules
+from test_policy_engine.cli.files import write_atomic
+from test_policy_engine.policy.globs import first_match
+from test_policy_engine.policy.loader import load_policy
+from test_policy_engine.rules.semgrep import combined_rules
 
 HELP = "scan test files with the policy's Semgrep rules (exit 1 on findings)"
 

@@ -1,4 +1,4 @@
-"""The `test-policy` command: one module per subcommand under engine.commands."""
+"""The `test-policy` command: one module per subcommand under test_policy_engine.cli."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from engine import __version__
-from engine.errors import UserError
+from test_policy_engine import __version__
+from test_policy_engine.policy.errors import UserError
 
-#: Subcommands, in the order `--help` lists them; each is engine.commands.<name>.
+#: Subcommands, in the order `--help` lists them; each is test_policy_engine.cli.<name>.
 COMMANDS = ("check", "schema", "explain", "generate", "lint", "audit", "init")
 
 
 def _load(name: str) -> ModuleType:
-    return importlib.import_module(f"engine.commands.{name}")
+    return importlib.import_module(f"test_policy_engine.cli.{name}")
 
 
 def build_parser() -> argparse.ArgumentParser:

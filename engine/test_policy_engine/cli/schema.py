@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from engine.files import write_atomic
-from engine.policy import json_schema
+from test_policy_engine.cli.files import write_atomic
+from test_policy_engine.policy.model import json_schema
 
 HELP = "print (or write) the JSON Schema that editors use to check policy.yaml"
 

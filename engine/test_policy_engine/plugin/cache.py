@@ -21,17 +21,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import engine
+import test_policy_engine
 
 if TYPE_CHECKING:
-    from engine.policy import Policy
+    from test_policy_engine.policy.model import Policy
 
 #: The `config.cache` key of the stored copy ("v/" + key under the cache directory).
 CACHE_KEY = "test_policy/policy"
 #: Bumped whenever the stored shape changes.
 FORMAT = 1
 #: The modules that decide whether a policy is valid and what the plain copy holds.
-_SOURCES = ("policy.py", "loader.py", "globs.py", "plugin_policy.py")
+_SOURCES = ("policy/model.py", "policy/loader.py", "policy/globs.py", "plugin/cache.py")
 
 
 @dataclass(frozen=True)
@@ -196,8 +196,9 @@ def cache_key(data: bytes) -> str | None:
 
 @functools.cache
 def _engine_digest() -> str | None:
-    digest = hashlib.sha256(f"test-policy-engine {engine.__version__} format {FORMAT}".encode())
-    here = Path(__file__).parent
+    version = test_policy_engine.__version__
+    digest = hashlib.sha256(f"test-policy-engine {version} format {FORMAT}".encode())
+    here = Path(__file__).parent.parent  # the package root: _SOURCES are relative to it
     try:
         for name in _SOURCES:
             digest.update(b"\0" + (here / name).read_bytes())

@@ -1,9 +1,9 @@
 """pytest plugin (entry point `test_policy`): inert where no policy is found.
 
-Thin hooks. `engine.discovery` finds the policy; only then is `engine.pytest_run`
-imported, which loads it and applies the pure functions: `engine.categories`
-(category and limit of each test), `engine.timeouts` (pytest-timeout marker and
-JUnit properties), `engine.parallel` (pytest-xdist), `engine.run_summary`.
+Thin hooks. `policy.discovery` finds the policy; only then is `plugin.run` imported,
+which loads it and applies the pure functions: `policy.categories` (category and limit
+of each test), `policy.timeouts` (pytest-timeout marker and JUnit properties),
+`plugin.parallel` (pytest-xdist), `plugin.summary`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from engine.discovery import find_policy
+from test_policy_engine.policy.discovery import find_policy
 
 if TYPE_CHECKING:
-    from engine.pytest_run import Active
+    from test_policy_engine.plugin.run import Active
 
 #: Key in pytest-xdist's `workerinput` telling workers the dist mode this plugin chose
 #: (a worker re-parses only the user's own arguments, so it cannot see it otherwise).
@@ -58,7 +58,7 @@ def _activate(config: pytest.Config) -> None:
     cache_dir = _cache_dir(config)
 
     def known(data: bytes) -> bool:
-        from engine.plugin_policy import lookup
+        from test_policy_engine.plugin.cache import lookup
 
         return cache_dir is not None and lookup(cache_dir, data)[1] is not None
 
@@ -72,14 +72,14 @@ def _activate(config: pytest.Config) -> None:
     )
     if found is None:
         return
-    from engine.pytest_run import activate
+    from test_policy_engine.plugin.run import activate
 
     config.stash[ACTIVE] = activate(config, found, cache_dir)
 
 
 def _cache_dir(config: pytest.Config) -> Path | None:
     """pytest's cache directory, which holds the validated copy of the policy (see
-    `engine.plugin_policy`); None when the cache is off (`-p no:cacheprovider`) or
+    `test_policy_engine.plugin.cache`); None when the cache is off (`-p no:cacheprovider`) or
     being cleared (`--cache-clear`). Resolved as pytest resolves ini `cache_dir`:
     `config.cache` itself only exists from pytest_configure, after the policy is needed."""
     if not config.pluginmanager.hasplugin("cacheprovider"):
@@ -100,7 +100,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if active.to_store is not None and workerinput is None and cache is not None:
         # After cacheprovider's own (tryfirst) pytest_configure made config.cache, and
         # before pytest-xdist starts its workers, which then find the copy.
-        from engine.plugin_policy import CACHE_KEY
+        from test_policy_engine.plugin.cache import CACHE_KEY
 
         cache.set(CACHE_KEY, active.to_store)
     if workerinput is not None and workerinput.get(WORKER_DIST_KEY) == "loadgroup":

@@ -129,8 +129,8 @@ def count_cpus(root: Path = Path("/")) -> int:
 
 
 class ParallelSettings(Protocol):
-    """The policy's `parallel` section as the decision reads it: `engine.policy.Parallel`,
-    or the pytest plugin's plain copy (`engine.plugin_policy`)."""
+    """The policy's `parallel` section as the decision reads it: `policy.model.Parallel`,
+    or the pytest plugin's plain copy (`plugin.cache`)."""
 
     @property
     def enabled(self) -> bool: ...

@@ -1,7 +1,7 @@
 """The test_policy plugin's work for one run: imported only once a policy is found, so
 an unrelated project pays for none of it. YAML and pydantic are imported only to
 validate the policy file, which a run skips when pytest's cache holds the validated
-copy of exactly this file (`engine.plugin_policy`)."""
+copy of exactly this file (`test_policy_engine.plugin.cache`)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.categories import Classifier
-from engine.discovery import Found
-from engine.errors import UserError
-from engine.globs import first_match
-from engine.parallel import Choice, Request, decide, grouping_ignored, safe_dist
-from engine.plugin_policy import PluginPolicy, entry, from_policy, lookup
-from engine.run_summary import RunSummary
-from engine.timeouts import effective_method, marker_timeout, properties
+from test_policy_engine.plugin.cache import PluginPolicy, entry, from_policy, lookup
+from test_policy_engine.plugin.parallel import Choice, Request, decide, grouping_ignored, safe_dist
+from test_policy_engine.plugin.summary import RunSummary
+from test_policy_engine.policy.categories import Classifier
+from test_policy_engine.policy.discovery import Found
+from test_policy_engine.policy.errors import UserError
+from test_policy_engine.policy.globs import first_match
+from test_policy_engine.policy.timeouts import effective_method, marker_timeout, properties
 
 
 @dataclass
@@ -232,7 +232,7 @@ def _load(found: Found,
         key, cached = lookup(cache_dir, data)
         if cached is not None:
             return cached, True, None
-    from engine.loader import load_policy, parse_policy
+    from test_policy_engine.policy.loader import load_policy, parse_policy
 
     try:
         policy = (parse_policy(data, found.shown_as) if data is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from engine.timeouts import CATEGORY_PROPERTY, LIMIT_PROPERTY, read_properties
+from test_policy_engine.policy.timeouts import CATEGORY_PROPERTY, LIMIT_PROPERTY, read_properties
 
 
 def strip_group_suffix(nodeid: str) -> str:

@@ -14,12 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.globs import first_match
+from test_policy_engine.policy.globs import first_match
 
 
 class CategoryRules(Protocol):
-    """What classification reads of a category: `engine.policy.Category`, or the plain
-    copy the pytest plugin keeps (`engine.plugin_policy`)."""
+    """What classification reads of a category: `policy.model.Category`, or the plain
+    copy the pytest plugin keeps (`plugin.cache`)."""
 
     @property
     def limit(self) -> float: ...

@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from engine.errors import Problem, UserError, show
-from engine.policy import Policy, PolicyConstraintError
+from test_policy_engine.policy.errors import Problem, UserError, show
+from test_policy_engine.policy.model import Policy, PolicyConstraintError
 
 DEFAULT_POLICY = "policy.yaml"
 

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from engine.globs import glob_problem
+from test_policy_engine.policy.globs import glob_problem
 
 POLICY_VERSION = 1
 

@@ -9,7 +9,7 @@ import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from engine.categories import Resolution
+from test_policy_engine.policy.categories import Resolution
 
 #: The `<property>` names written on each `<testcase>` (the CI audit reads exactly these).
 CATEGORY_PROPERTY = "test_policy.category"

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from engine.policy import BannedPattern, Lint, Policy
+from test_policy_engine.policy.model import BannedPattern, Lint, Policy
 
 RULE_PREFIX = "test-policy."
 #: First line of every file this module generates: how `generate` recognises the files it owns.

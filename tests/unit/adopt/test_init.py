@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from engine import scaffold
-from engine.categories import Classifier
-from engine.cli import main
-from engine.loader import load_policy, parse_policy
+from test_policy_engine.adopt import scaffold
+from test_policy_engine.cli.main import main
+from test_policy_engine.policy.categories import Classifier
+from test_policy_engine.policy.loader import load_policy, parse_policy
 
 WRITTEN = ("policy.yaml", ".pre-commit-config.yaml", ".github/workflows/test-policy.yml")
 

@@ -6,8 +6,9 @@ import math
 from pathlib import Path
 
 import pytest
-
-from engine.audit import (
+from test_policy_engine.audit.junit import CaseRecord, read_junit
+from test_policy_engine.audit.report import as_json
+from test_policy_engine.audit.verdicts import (
     Overrides,
     audit,
     audit_files,
@@ -15,10 +16,8 @@ from engine.audit import (
     node_id,
     overrides_from_env,
 )
-from engine.errors import UserError
-from engine.junit import CaseRecord, read_junit
-from engine.loader import parse_policy
-from engine.report import as_json
+from test_policy_engine.policy.errors import UserError
+from test_policy_engine.policy.loader import parse_policy
 
 POLICY = parse_policy(b"""
 version: 1

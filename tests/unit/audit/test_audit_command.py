@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from engine.cli import main
+from test_policy_engine.cli.main import main
 
 POLICY = """\
 version: 1

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from engine.audit import audit
-from engine.junit import CaseRecord
-from engine.loader import parse_policy
-from engine.report import as_json, github, markdown, text, time_and_limit
+from test_policy_engine.audit.junit import CaseRecord
+from test_policy_engine.audit.report import as_json, github, markdown, text, time_and_limit
+from test_policy_engine.audit.verdicts import audit
+from test_policy_engine.policy.loader import parse_policy
 
 POLICY = parse_policy(b"""
 version: 1

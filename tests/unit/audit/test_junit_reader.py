@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from engine.cli import main
-from engine.errors import UserError
-from engine.junit import parse_time, read_junit, strip_group
+from test_policy_engine.audit.junit import parse_time, read_junit, strip_group
+from test_policy_engine.cli.main import main
+from test_policy_engine.policy.errors import UserError
 
 VITEST = """<?xml version="1.0" encoding="UTF-8" ?>
 <testsuites name="vitest tests" tests="2" failures="1" errors="0" time="1.2345">

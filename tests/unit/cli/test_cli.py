@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
-from engine import __version__
-from engine.cli import COMMANDS, main
-from engine.commands.schema import schema_text
+from test_policy_engine import __version__
+from test_policy_engine.cli.main import COMMANDS, main
+from test_policy_engine.cli.schema import schema_text
+
+#: The committed JSON Schema, relative to the repository root.
+SCHEMA = "engine/test_policy_engine/policy/policy.schema.json"
 
 THREAD_LOADGROUP = """\
 version: 1
@@ -63,14 +66,14 @@ def test_an_unknown_command_is_a_usage_error(capsys):
 
 
 def test_the_committed_schema_is_the_one_the_models_generate(root):
-    committed = (root / "engine" / "policy.schema.json").read_text()
-    stale = "stale: run 'test-policy schema -o engine/policy.schema.json'"
+    committed = (root / SCHEMA).read_text()
+    stale = f"stale: run 'test-policy schema -o {SCHEMA}'"
     assert committed == schema_text(), stale
 
 
 def test_the_policy_names_its_schema_on_its_first_line(root):
     first = (root / "policy.yaml").read_text().splitlines()[0]
-    assert first == "# yaml-language-server: $schema=engine/policy.schema.json"
+    assert first == f"# yaml-language-server: $schema={SCHEMA}"
 
 
 def test_schema_output_writes_the_file_atomically_and_identically(tmp_path, capsys):

@@ -1,4 +1,4 @@
-from engine.cli import main
+from test_policy_engine.cli.main import main
 
 
 def test_explain_resolves_a_path_with_given_markers_without_collecting(capsys, root,

@@ -6,10 +6,9 @@ import os
 import stat
 
 import pytest
-
-from engine.cli import main
-from engine.errors import UserError
-from engine.files import write_atomic
+from test_policy_engine.cli.files import write_atomic
+from test_policy_engine.cli.main import main
+from test_policy_engine.policy.errors import UserError
 
 
 def mode(path):

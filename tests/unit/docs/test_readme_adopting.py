@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from engine import scaffold
-from engine.cli import main
+from test_policy_engine.adopt import scaffold
+from test_policy_engine.cli.main import main
 
 HEADING = "## Adopting it: init and CI"
 
@@ -77,4 +76,4 @@ def test_the_init_output_shown_is_what_init_prints(root, tmp_path, monkeypatch, 
 def test_the_durations_command_shown_is_the_one_the_audit_job_runs(root):
     shown = blocks(section(root), "console")[1].strip()
     ci = (root / ".github/workflows/ci.yml").read_text(encoding="utf-8")
-    assert shown.replace("test-policy ", "python -m engine ", 1) in ci
+    assert shown.replace("test-policy ", "python -m test_policy_engine ", 1) in ci

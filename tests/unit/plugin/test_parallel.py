@@ -1,8 +1,7 @@
 from pathlib import Path
 
 import pytest
-
-from engine.parallel import (
+from test_policy_engine.plugin.parallel import (
     Request,
     cgroup_cpu_limit,
     cgroup_dirs,
@@ -13,7 +12,7 @@ from engine.parallel import (
     safe_dist,
     usable_cpus,
 )
-from engine.policy import Parallel
+from test_policy_engine.policy.model import Parallel
 
 PARALLEL = Parallel(enabled=True, workers="auto", dist="loadgroup")
 NO_ENV: dict[str, str] = {}

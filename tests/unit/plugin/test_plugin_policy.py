@@ -3,10 +3,7 @@
 import json
 
 import pytest
-
-from engine.categories import Classifier
-from engine.loader import parse_policy
-from engine.plugin_policy import (
+from test_policy_engine.plugin.cache import (
     CACHE_KEY,
     cache_key,
     entry,
@@ -16,6 +13,8 @@ from engine.plugin_policy import (
     to_json,
     value_path,
 )
+from test_policy_engine.policy.categories import Classifier
+from test_policy_engine.policy.loader import parse_policy
 
 TEXT = b"""\
 version: 1

@@ -1,6 +1,5 @@
 import pytest
-
-from engine.run_summary import RunSummary, strip_group_suffix
+from test_policy_engine.plugin.summary import RunSummary, strip_group_suffix
 
 
 def props(category: str, limit: str) -> list[tuple[str, object]]:

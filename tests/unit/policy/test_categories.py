@@ -1,9 +1,8 @@
 """How a test's category and limit are decided: the pure precedence rules."""
 
 import pytest
-
-from engine.categories import Classifier, Resolution
-from engine.loader import parse_policy
+from test_policy_engine.policy.categories import Classifier, Resolution
+from test_policy_engine.policy.loader import parse_policy
 
 POLICY = parse_policy(
     b"""

@@ -1,4 +1,4 @@
-from engine.discovery import find_policy
+from test_policy_engine.policy.discovery import find_policy
 
 POLICY = "version: 1\ncategories:\n  unit: {limit: 1, default: true}\n"
 

@@ -1,6 +1,5 @@
 import pytest
-
-from engine.globs import glob_problem, matches
+from test_policy_engine.policy.globs import glob_problem, matches
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,9 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
-from engine.cli import main
-from engine.errors import UserError
-from engine.loader import parse_policy
+from test_policy_engine.cli.main import main
+from test_policy_engine.policy.errors import UserError
+from test_policy_engine.policy.loader import parse_policy
 
 VALID = """\
 version: 1

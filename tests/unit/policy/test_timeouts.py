@@ -1,7 +1,11 @@
 import pytest
-
-from engine.categories import Resolution
-from engine.timeouts import effective_method, format_limit, marker_timeout, properties
+from test_policy_engine.policy.categories import Resolution
+from test_policy_engine.policy.timeouts import (
+    effective_method,
+    format_limit,
+    marker_timeout,
+    properties,
+)
 
 
 @pytest.mark.parametrize(("seconds", "text"),

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.cli import main
-from engine.commands.generate import check, write_rules
-from engine.loader import load_policy, parse_policy
-from engine.semgrep_rules import (
+from test_policy_engine.cli.main import main
+from test_policy_engine.cli.generate import check, write_rules
+from test_policy_engine.policy.loader import load_policy, parse_policy
+from test_policy_engine.rules.semgrep import (
     MARK,
     PATCH_CALLABLE,
     catalogue,
@@ -21,7 +21,7 @@ from engine.semgrep_rules import (
     targets_clearing,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 POLICY = ROOT / "policy.yaml"
 
 
@@ -203,8 +203,8 @@ HOOK_SAMPLES = [
 
 @pytest.mark.parametrize("hooks_file", [".pre-commit-config.yaml", ".pre-commit-hooks.yaml"])
 def test_the_semgrep_hook_selects_the_files_the_default_lint_globs_select(hooks_file: str):
-    from engine.globs import first_match
-    from engine.policy import Lint
+    from test_policy_engine.policy.globs import first_match
+    from test_policy_engine.policy.model import Lint
 
     config = yaml.safe_load((ROOT / hooks_file).read_text())
     hooks = config if isinstance(config, list) else config["repos"][0]["hooks"]
