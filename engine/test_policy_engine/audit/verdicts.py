@@ -1,6 +1,6 @@
 """The timing audit as a pure function: test records + policy + overrides -> verdicts.
 
-Where each test's limit comes from (the README's precedence list):
+Where each test's limit comes from (docs/audit.md, "Each test's limit"):
 1. a test with its own `@pytest.mark.timeout(N)` (recorded by the plugin as
    `test_policy.reason = "explicit timeout"`) is judged by that recorded limit;
    0 means no limit;

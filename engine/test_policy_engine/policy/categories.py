@@ -1,6 +1,6 @@
 """Which category a test belongs to, and the time limit it gets: pure functions.
 
-The precedence (documented in the README, shown by `test-policy explain`):
+The precedence (documented in docs/limits.md, shown by `test-policy explain`):
 1. an explicit `timeout` marker anywhere on the test's chain wins untouched;
 2. a `--timeout` given on the command line wins over the policy;
 3. a category marker beats a path match; among several matches the larger limit wins;

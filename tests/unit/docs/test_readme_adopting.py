@@ -1,4 +1,4 @@
-"""The README's "Adopting it" section shows what the workflows and `init` really contain."""
+"""docs/adopting.md shows what the workflows and `init` really contain."""
 
 from __future__ import annotations
 
@@ -11,14 +11,9 @@ import yaml
 from test_policy_engine.adopt import scaffold
 from test_policy_engine.cli.main import main
 
-HEADING = "## Adopting it: init and CI"
-
 
 def section(root: Path) -> str:
-    text = (root / "README.md").read_text(encoding="utf-8")
-    start = text.index(HEADING)
-    end = text.find("\n## ", start + len(HEADING))
-    return text[start:] if end == -1 else text[start:end]
+    return (root / "docs" / "adopting.md").read_text(encoding="utf-8")
 
 
 def blocks(text: str, language: str) -> list[str]:
