@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from test_policy_engine.audit.verdicts import AuditResult, Verdict, candidate_paths, qualified_name
+from test_policy_engine.policy.errors import printable
 
 FORMATS = ("text", "markdown", "json", "github")
 
@@ -62,6 +65,17 @@ class Names:
         return qualified_name(verdict.record) if name in self.ambiguous else name
 
 
+def line_value(value: str) -> str:
+    """A user-controlled value (test name, category, file name) as a line-oriented report
+    shows it: on one line (`printable`), and quoted when it would otherwise begin a line
+    with `::` (the GitHub runner reads such a line, leading spaces stripped, as a workflow
+    command: `::add-mask::`, `::stop-commands::`)."""
+    shown = printable(value)
+    if shown.lstrip().startswith("::"):
+        return json.dumps(shown)
+    return shown
+
+
 def _all_listed(result: AuditResult) -> list[Verdict]:
     return [*result.failures, *result.warnings, *result.unreadable, *result.slowest]
 
@@ -95,7 +109,7 @@ def _unreadable_text(verdict: Verdict) -> str:
         what = "no time attribute"
     else:
         what = f"unreadable time {json.dumps(verdict.raw_time[:60])}"
-    return f"{what} in {verdict.raw_source}"
+    return f"{what} in {printable(verdict.raw_source)}"
 
 
 def summary_line(result: AuditResult) -> str:
@@ -106,21 +120,24 @@ def summary_line(result: AuditResult) -> str:
     return text
 
 
+def _line(names: Names, verdict: Verdict, what: str) -> str:
+    return f"  {line_value(names(verdict))}: {what} [{printable(verdict.category)}]"
+
+
 def text(result: AuditResult, top: int = 0) -> str:
     names = Names(_all_listed(result))
     lines = ["=== TEST PERFORMANCE AUDIT ===", ""]
     if result.failures:
         lines.append("FAILURES (exceeded threshold):")
-        lines += [f"  {names(v)}: {describe(v)} [{v.category}]" for v in result.failures]
+        lines += [_line(names, v, describe(v)) for v in result.failures]
         lines.append("")
     if result.warnings:
         lines.append(f"WARNINGS (>{percent(result.warn_ratio)} of threshold):")
-        lines += [f"  {names(v)}: {describe(v)} [{v.category}]" for v in result.warnings]
+        lines += [_line(names, v, describe(v)) for v in result.warnings]
         lines.append("")
     if result.unreadable:
         lines.append("UNREADABLE TIMES (not audited):")
-        lines += [f"  {names(v)}: {_unreadable_text(v)} [{v.category}]"
-                  for v in result.unreadable]
+        lines += [_line(names, v, _unreadable_text(v)) for v in result.unreadable]
         lines.append("")
     if not (result.failures or result.warnings or result.unreadable):
         lines.append(f"All {plural(result.tests, 'test')} within "
@@ -130,23 +147,40 @@ def text(result: AuditResult, top: int = 0) -> str:
     if top > 0 and result.slowest:
         shown = result.slowest[:top]
         lines += ["", f"SLOWEST {plural(len(shown), 'TEST').upper()}:"]
-        lines += [f"  {names(v)}: {describe_time(v)} [{v.category}]" for v in shown]
+        lines += [_line(names, v, describe_time(v)) for v in shown]
     return "\n".join(lines) + "\n"
 
 
 # -- markdown -------------------------------------------------------------------
 
-def _cell(value: str) -> str:
-    value = value.replace("\r", " ").replace("\n", " ")
+def _table_text(value: str) -> str:
+    """One line, cut to the cell budget, pipes escaped (GitHub reads `\\|` as a pipe
+    inside table cells, code spans included)."""
+    value = printable(value)
     if len(value) > MAX_CELL_CHARS:
         value = value[: MAX_CELL_CHARS - 1] + "…"
     return value.replace("\\", "\\\\").replace("|", "\\|")
 
 
+def _cell(value: str) -> str:
+    """A user-controlled value as a Markdown table cell: no raw HTML, no emphasis, links
+    or code spans of the user's making."""
+    value = html.escape(_table_text(value), quote=False)
+    return "".join(f"\\{c}" if c in _MARKDOWN_PUNCTUATION else c for c in value)
+
+
+#: Characters that start Markdown inline syntax (emphasis, code, links, images).
+_MARKDOWN_PUNCTUATION = frozenset("`*_[]!~")
+
+
 def _code(value: str) -> str:
-    value = _cell(value)
-    fence = "``" if "`" in value else "`"
-    pad = " " if fence == "``" else ""
+    """A user-controlled value as a code span: its content is literal (no HTML, no
+    Markdown), and the fence is longer than any run of backticks inside it, so the value
+    cannot close the span."""
+    value = _table_text(value)
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if longest else ""
     return f"{fence}{pad}{value}{pad}{fence}"
 
 
@@ -161,7 +195,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _verdict_rows(verdicts: list[Verdict], names: Names) -> tuple[list[list[str]], int]:
-    rows = [[_code(names(v)), _cell(describe(v)), v.category]
+    rows = [[_code(names(v)), _cell(describe(v)), _cell(v.category)]
             for v in verdicts[:MAX_MARKDOWN_ROWS]]
     return rows, max(0, len(verdicts) - MAX_MARKDOWN_ROWS)
 
@@ -184,7 +218,7 @@ def markdown(result: AuditResult, top: int = 10) -> str:
             if more:
                 lines += ["", f"…and {plural(more, 'more test')}."]
     if result.unreadable:
-        rows = [[_code(names(v)), _cell(_unreadable_text(v)), v.category]
+        rows = [[_code(names(v)), _cell(_unreadable_text(v)), _cell(v.category)]
                 for v in result.unreadable[:MAX_MARKDOWN_ROWS]]
         lines += ["", "### Unreadable times (not audited)", ""]
         lines += _table(["Test", "Problem", "Category"], rows)
@@ -198,7 +232,7 @@ def markdown(result: AuditResult, top: int = 10) -> str:
         slowest = "—"
         if stats.slowest is not None and stats.slowest.time is not None:
             slowest = f"{_code(names(stats.slowest))} {_seconds(stats.slowest.time)}"
-        rows.append([name, f"{stats.tests:,}", _seconds(stats.total), slowest,
+        rows.append([_cell(name), f"{stats.tests:,}", _seconds(stats.total), slowest,
                      f"{stats.over:,}", f"{stats.near:,}"])
     lines += ["", "### By category", ""]
     lines += _table(["Category", "Tests", "Total time", "Slowest", "Over limit", "Near limit"],
@@ -207,7 +241,7 @@ def markdown(result: AuditResult, top: int = 10) -> str:
         shown = result.slowest[:top]
         lines += ["", f"### {len(shown)} slowest tests", ""]
         lines += _table(["Test", "Time", "Category"],
-                        [[_code(names(v)), _cell(describe_time(v)), v.category]
+                        [[_code(names(v)), _cell(describe_time(v)), _cell(v.category)]
                          for v in shown])
     return _within_budget(lines)
 

@@ -29,7 +29,7 @@ class Problem:
         text += self.message
         if self.hint:
             text += f"; hint: {self.hint}"
-        return _printable(text)
+        return printable(text)
 
 
 class UserError(Exception):
@@ -50,8 +50,11 @@ class UserError(Exception):
         return self.text
 
 
-def _printable(text: str) -> str:
-    """Escape characters that would break the one-line-per-problem promise."""
+def printable(text: str) -> str:
+    """`text` on one line: every character that is not printable (newlines, carriage
+    returns, other control and separator characters) shown as its escape, `\\n`. The one
+    way user-controlled text reaches a line-oriented output, so it cannot start a line
+    of its own (a GitHub workflow command, a forged report line)."""
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
