@@ -134,6 +134,18 @@ CASES = [
         id="absolute-glob",
     ),
     pytest.param(
+        VALID.replace('"tests/unit/**"', '"tests/][/**"'),
+        "policy.yaml:3:43: categories.unit.paths[0]: a ']' without its '[' "
+        "(got 'tests/][/**')",
+        id="bracket-glob-that-once-looped",
+    ),
+    pytest.param(
+        VALID.replace('"tests/unit/**"', '"tests/[z-a]/**"'),
+        "policy.yaml:3:43: categories.unit.paths[0]: the range 'z-a' is reversed; write "
+        "'a-z' (got 'tests/[z-a]/**')",
+        id="reversed-range-glob",
+    ),
+    pytest.param(
         VALID.replace('"tests/unit/**"', '"tests/unit/"'),
         "policy.yaml:3:43: categories.unit.paths[0]: a glob that ends with '/' matches no "
         "file; add '**' to match everything below it (got 'tests/unit/')",
