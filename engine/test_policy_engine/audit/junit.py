@@ -21,6 +21,7 @@ from typing import Any, Literal, NamedTuple
 from xml.parsers import expat
 
 from test_policy_engine.policy.errors import Problem, UserError
+from test_policy_engine.policy.reading import open_regular
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 
@@ -273,7 +274,7 @@ class JUnitReader:
         parser = self.parser
         fed = 0
         try:
-            with open(path, "rb") as handle:
+            with open_regular(path) as handle:
                 while True:
                     chunk = handle.read(CHUNK_BYTES)
                     fed += len(chunk)

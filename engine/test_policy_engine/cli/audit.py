@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +15,7 @@ from test_policy_engine.audit.verdicts import AuditResult, audit_files, override
 from test_policy_engine.cli.files import write_atomic
 from test_policy_engine.policy.errors import Problem, UserError
 from test_policy_engine.policy.loader import load_policy
+from test_policy_engine.policy.reading import NotRegular
 
 HELP = "audit test durations in JUnit XML files (or directories of them) against the policy"
 
@@ -56,6 +58,9 @@ def result_files(paths: list[str]) -> list[tuple[Path, str]]:
             found += [(p, p.as_posix()) for p in files]
         elif path.is_file():
             found.append((path, given))
+        elif path.exists():
+            problems.append(Problem(given, None, None, "", "not a file or a directory",
+                                    "name JUnit XML files or directories of them"))
         else:
             problems.append(Problem(given, None, None, "", "no such file or directory"))
     if problems:
@@ -105,7 +110,13 @@ def _write_step_summary(result: AuditResult) -> None:
     if not target:
         return
     try:
-        with open(target, "a", encoding="utf-8") as handle:
+        # Non-blocking, and only a regular file: a FIFO without a reader must not hang
+        # the audit, and a device is not a summary.
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise NotRegular(0, "not a regular file")
+            os.set_blocking(fd, True)
             handle.write(markdown(result, 10))
     except OSError as exc:
         print(f"{target}: warning: cannot write the job summary ({exc.strerror})",

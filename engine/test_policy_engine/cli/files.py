@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from test_policy_engine.policy.errors import UserError
+from test_policy_engine.policy.reading import check_writable_target
 
 
 def _file_mode(target: Path) -> int:
@@ -41,6 +42,9 @@ def write_atomic(path: str | Path, text: str) -> None:
     A file that cannot be written is the user's input error: one line, exit code 2.
     """
     target = Path(path)
+    refused = check_writable_target(target)
+    if refused is not None:
+        raise UserError(f"{path}: {refused}")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = stage(target, text)

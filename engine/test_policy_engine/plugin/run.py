@@ -20,6 +20,7 @@ from test_policy_engine.policy.categories import Classifier
 from test_policy_engine.policy.discovery import Found
 from test_policy_engine.policy.errors import UserError
 from test_policy_engine.policy.globs import first_match
+from test_policy_engine.policy.reading import POLICY_MAX_BYTES, read_regular
 from test_policy_engine.policy.timeouts import effective_method, marker_timeout, properties
 
 
@@ -224,7 +225,7 @@ def _load(found: Found,
     cached copy of exactly this file's bytes, else the file validated in full (YAML and
     pydantic)."""
     try:
-        data: bytes | None = found.path.read_bytes()
+        data: bytes | None = read_regular(found.path, POLICY_MAX_BYTES)
     except OSError:
         data = None  # load_policy says why
     key = None

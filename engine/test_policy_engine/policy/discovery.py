@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from test_policy_engine.policy.reading import POLICY_MAX_BYTES, read_regular
+
 DEFAULT_POLICY = "policy.yaml"
 
 
@@ -59,9 +61,9 @@ def looks_like_test_policy(path: Path, known: Callable[[bytes], bool] | None = N
     silently ignored.
     """
     try:
-        text = path.read_bytes()
+        text = read_regular(path, POLICY_MAX_BYTES)
     except OSError:
-        return True
+        return True  # load_policy says what is wrong with it
     if known is not None and known(text):
         return True
 

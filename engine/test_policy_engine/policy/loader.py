@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from test_policy_engine.policy.errors import Problem, UserError, show
 from test_policy_engine.policy.model import Policy, PolicyConstraintError
+from test_policy_engine.policy.reading import POLICY_MAX_BYTES, NotRegular, TooLarge, read_regular
 
 DEFAULT_POLICY = "policy.yaml"
 
@@ -38,12 +39,15 @@ def load_policy(path: str | Path, shown_as: str | None = None) -> Policy:
     """Load and validate a policy file. Raises UserError with one located line per problem."""
     name = shown_as if shown_as is not None else str(path)
     try:
-        data = Path(path).read_bytes()
+        data = read_regular(path, POLICY_MAX_BYTES)
     except FileNotFoundError:
         raise UserError(
             [Problem(name, None, None, "", "policy file not found",
                      "create one with 'test-policy init' or pass --policy PATH")]
         ) from None
+    except (NotRegular, TooLarge) as exc:
+        raise UserError([Problem(name, None, None, "", f"the policy {exc.strerror}",
+                                 "pass the policy file with --policy PATH")]) from None
     except OSError as exc:
         raise UserError([Problem(name, None, None, "", f"cannot read ({exc.strerror})")]) from None
     return parse_policy(data, name)

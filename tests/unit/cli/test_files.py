@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 from test_policy_engine.cli.files import write_atomic
@@ -34,17 +35,29 @@ def test_a_replaced_file_keeps_its_permissions(tmp_path):
 
 def test_a_path_that_is_a_directory_is_a_one_line_input_error(tmp_path):
     (tmp_path / "out").mkdir()
-    with pytest.raises(UserError, match=r"^.*/out: cannot write \(Is a directory\)$"):
+    with pytest.raises(UserError, match=r"^.*/out: is a directory; refusing to replace it"
+                       r" with a regular file$"):
         write_atomic(tmp_path / "out", "x")
     assert [p.name for p in (tmp_path).iterdir()] == ["out"]
 
 
 def test_schema_into_a_directory_exits_2_without_a_traceback(tmp_path, capsys):
     assert main(["schema", "-o", str(tmp_path)]) == 2
-    assert capsys.readouterr().err == f"{tmp_path}: cannot write (Is a directory)\n"
+    assert capsys.readouterr().err == (f"{tmp_path}: is a directory; refusing to replace it "
+                                         "with a regular file\n")
 
 
 def test_init_where_a_directory_is_a_file_exits_2(tmp_path, capsys):
     (tmp_path / ".github").write_text("not a directory")
     assert main(["init", "--dir", str(tmp_path)]) == 2
     assert "cannot write (Not a directory)" in capsys.readouterr().err
+
+
+def test_durations_out_never_replaces_a_device_or_a_fifo(tmp_path, monkeypatch, capsys):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for target in (fifo, Path(os.devnull)):
+        with pytest.raises(UserError, match="refusing to replace it with a regular file"):
+            write_atomic(target, "{}\n")
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert stat.S_ISCHR(Path(os.devnull).stat().st_mode)
