@@ -250,7 +250,7 @@ class JUnitReader:
         file = attrs.get("file") or self.suite_file
         line: int | None = None
         text = attrs.get("line")
-        if text is not None and text.isdigit() and len(text) < 10:
+        if text is not None and text.isascii() and text.isdigit() and len(text) < 10:
             line = int(text) + 1 if self.pytest else int(text)
         raw = attrs.get("time")
         seconds = parse_time(raw) if raw is not None else None
@@ -290,6 +290,9 @@ class JUnitReader:
         except OSError as exc:
             raise UserError([Problem(source, None, None, "",
                                      f"cannot read ({exc.strerror or exc})")]) from None
+        except (LookupError, ValueError) as exc:  # expat: an encoding it cannot read
+            raise UserError([Problem(source, 1, 1, "", f"cannot decode the file ({exc})",
+                                     "write JUnit XML as UTF-8")]) from None
         except expat.ExpatError as exc:
             what = expat.ErrorString(exc.code) if exc.code else str(exc)
             hint = "the file is empty" if fed == 0 and exc.lineno == 1 else ""

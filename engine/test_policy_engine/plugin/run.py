@@ -6,6 +6,7 @@ copy of exactly this file (`test_policy_engine.plugin.cache`)."""
 from __future__ import annotations
 
 import importlib.metadata
+import math
 import signal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -204,6 +205,9 @@ def activate(config: pytest.Config, found: Found, cache_dir: Path | None = None)
         choice = Choice(choice.workers, choice.dist, choice.note + "; warning: this pytest "
                         "and pytest-xdist ignore xdist_group (pytest-xdist #1386)")
     cli_timeout = config.getoption("timeout", None)
+    if cli_timeout is not None and not 0 <= float(cli_timeout) < math.inf:
+        raise pytest.UsageError(f"--timeout: must be a number of seconds, 0 or more "
+                                f"(got {cli_timeout}); hint: --timeout=0 switches limits off")
     return Active(
         found=found,
         policy=policy,

@@ -58,7 +58,10 @@ def parse_policy(data: bytes, name: str) -> Policy:
     text = _decode(data, name)
     marks = _Marks()
     problems: list[Problem] = []  # duplicate keys and unreadable scalars, found while reading
-    value = _compose(text, name, marks, problems)
+    try:
+        value = _compose(text, name, marks, problems)
+    except RecursionError:
+        raise UserError([_too_deep(text, name)]) from None
     try:
         policy = Policy.model_validate(value)
     except ValidationError as exc:
@@ -81,6 +84,33 @@ def _decode(data: bytes, name: str) -> str:
                                  f"not UTF-8 text (bad byte at offset {exc.start})",
                                  "save the file as UTF-8")]) from None
     return text
+
+
+#: Nesting a policy never needs (its deepest key is 4 levels down); reported where a
+#: file nests so deep that reading it exhausted Python's stack.
+MAX_DEPTH = 64
+
+
+def _too_deep(text: str, name: str) -> Problem:
+    """Where `text` first nests deeper than MAX_DEPTH. PyYAML's event parser keeps its
+    own stack (no recursion), so it can walk what the composer could not."""
+    depth = 0
+    line = col = None
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    if mark is not None:
+                        line, col = mark.line + 1, mark.column + 1
+                    break
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    return Problem(name, line, col, "", f"nested deeper than {MAX_DEPTH} levels",
+                   "a policy needs at most a few levels of nesting")
 
 
 def _compose(text: str, name: str, marks: _Marks, problems: list[Problem]) -> Any:

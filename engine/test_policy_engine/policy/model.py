@@ -94,11 +94,19 @@ def _check_rule_id(value: str) -> str:
     return value
 
 
+#: The limits a policy may set: pytest-timeout's timer and the audit's figures stay
+#: meaningful (a 1e10 s limit overflowed pytest-timeout; 1e-5 s is below the timer).
+MIN_SECONDS = 0.001
+MAX_SECONDS = 86_400.0
+
+
 def _check_seconds(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError("must be a finite number of seconds")
     if value <= 0:
         raise ValueError("must be greater than 0 seconds")
+    if not MIN_SECONDS <= value <= MAX_SECONDS:
+        raise ValueError(f"must be from {MIN_SECONDS:g} to {MAX_SECONDS:,g} seconds (a day)")
     return float(value)
 
 
