@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import test_policy_engine
+from test_policy_engine.policy import checks
 
 if TYPE_CHECKING:
     from test_policy_engine.policy.model import Policy
@@ -31,7 +32,8 @@ CACHE_KEY = "test_policy/policy"
 #: Bumped whenever the stored shape changes.
 FORMAT = 1
 #: The modules that decide whether a policy is valid and what the plain copy holds.
-_SOURCES = ("policy/model.py", "policy/loader.py", "policy/globs.py", "plugin/cache.py")
+_SOURCES = ("policy/model.py", "policy/checks.py", "policy/loader.py", "policy/globs.py",
+            "plugin/cache.py")
 
 
 @dataclass(frozen=True)
@@ -97,34 +99,40 @@ def to_json(plain: PluginPolicy) -> dict[str, object]:
 
 
 def from_json(value: object) -> PluginPolicy:
-    """The plain copy back from `to_json`'s output; ValueError on any other shape."""
+    """The plain copy back from `to_json`'s output; ValueError on any other shape, and on
+    any value `policy.yaml` itself could not hold (the same checks as the model's): the
+    cache is a file anyone in the checkout can write, so it is only a hint."""
     data = _dict(value, {"timeout_method", "warn_ratio", "categories", "parallel"})
     categories: dict[str, PluginCategory] = {}
     for name, raw in _pairs(data["categories"]):
         cat = _dict(raw, {"limit", "default", "paths", "markers", "description"})
-        categories[name] = PluginCategory(
-            _number(cat["limit"]), _bool(cat["default"]), _strings(cat["paths"]),
-            _strings(cat["markers"]), _str(cat["description"]))
+        categories[checks.check_category_name(name)] = PluginCategory(
+            checks.check_seconds(_number(cat["limit"])), _bool(cat["default"]),
+            _globs(cat["paths"]), tuple(map(checks.check_marker, _strings(cat["markers"]))),
+            _str(cat["description"]))
     par = _dict(data["parallel"], {"enabled", "workers", "dist", "groups"})
     raw = par["workers"]
-    if raw == "auto":
-        workers: int | str = "auto"
-    elif isinstance(raw, int) and not isinstance(raw, bool) and raw >= 1:
-        workers = raw
-    else:
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
         raise ValueError(f"expected 'auto' or a number of workers, got {raw!r}")
+    workers = checks.check_workers(raw)
     if not categories or sum(c.default for c in categories.values()) != 1:
         raise ValueError("not exactly one default category")
+    markers = [m for c in categories.values() for m in c.markers]
+    if len(set(markers)) != len(markers):
+        raise ValueError("a marker in two categories")
+    warn_ratio = _number(data["warn_ratio"])
+    if not 0 < warn_ratio <= 1:
+        raise ValueError(f"expected a warn ratio in (0, 1], got {warn_ratio!r}")
     return PluginPolicy(
         timeout_method=_choice(data["timeout_method"], ("signal", "thread")),
-        warn_ratio=_number(data["warn_ratio"]),
+        warn_ratio=warn_ratio,
         categories=categories,
         parallel=PluginParallel(
             enabled=_bool(par["enabled"]),
             workers=workers,
             dist=_choice(par["dist"], ("load", "loadscope", "loadfile", "loadgroup",
                                        "worksteal")),
-            groups={name: _strings(globs) for name, globs in _pairs(par["groups"])},
+            groups={name: _globs(globs) for name, globs in _pairs(par["groups"])},
         ),
     )
 
@@ -174,6 +182,10 @@ def _choice(value: object, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValueError(f"expected one of {allowed}, got {value!r}")
     return str(value)
+
+
+def _globs(value: object) -> tuple[str, ...]:
+    return tuple(map(checks.check_glob, _strings(value)))
 
 
 def _strings(value: object) -> tuple[str, ...]:

@@ -8,9 +8,6 @@ path of the field at fault so the loader can point at its line.
 
 from __future__ import annotations
 
-import keyword
-import math
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -22,30 +19,9 @@ from pydantic import (
     model_validator,
 )
 
-from test_policy_engine.policy.globs import glob_problem
+from test_policy_engine.policy import checks
 
 POLICY_VERSION = 1
-
-#: Markers pytest and its plugins already own: a category must not reuse them.
-BUILTIN_MARKERS = frozenset(
-    {
-        "filterwarnings",
-        "parametrize",
-        "skip",
-        "skipif",
-        "usefixtures",
-        "xfail",
-        "tryfirst",
-        "trylast",
-        "timeout",
-        "xdist_group",
-    }
-)
-
-IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+\Z")
-CATEGORY_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
-RULE_ID = re.compile(r"[a-z][a-z0-9-]*[a-z0-9]\Z")
 
 
 class PolicyConstraintError(ValueError):
@@ -56,80 +32,18 @@ class PolicyConstraintError(ValueError):
         super().__init__("; ".join(f"{'.'.join(map(str, p))}: {m}" for p, m, _ in problems))
 
 
-def _check_glob(value: str) -> str:
-    problem = glob_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-def _check_identifier(value: str) -> str:
-    if not IDENT.match(value) or keyword.iskeyword(value):
-        raise ValueError("must be a Python identifier such as 'slow' or 'db_tests'")
-    return value
-
-
-def _check_marker(value: str) -> str:
-    _check_identifier(value)
-    if value in BUILTIN_MARKERS:
-        raise ValueError(f"'{value}' is a marker pytest or one of its plugins already defines")
-    return value
-
-
-def _check_dotted(value: str) -> str:
-    if not DOTTED.match(value) or any(keyword.iskeyword(p) for p in value.split(".")):
-        raise ValueError("must be a dotted name such as 'time.sleep' or 'requests.get'")
-    return value
-
-
-def _check_category_name(value: str) -> str:
-    if not CATEGORY_NAME.match(value):
-        raise ValueError("a category name is lower case letters, digits and '_', e.g. 'unit'")
-    return value
-
-
-def _check_rule_id(value: str) -> str:
-    if not RULE_ID.match(value):
-        raise ValueError("a rule id is lower case letters, digits and '-', e.g. 'real-sleep'")
-    return value
-
-
-#: The limits a policy may set: pytest-timeout's timer and the audit's figures stay
-#: meaningful (a 1e10 s limit overflowed pytest-timeout; 1e-5 s is below the timer).
-MIN_SECONDS = 0.001
-MAX_SECONDS = 86_400.0
-
-
-def _check_seconds(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number of seconds")
-    if value <= 0:
-        raise ValueError("must be greater than 0 seconds")
-    if not MIN_SECONDS <= value <= MAX_SECONDS:
-        raise ValueError(f"must be from {MIN_SECONDS:g} to {MAX_SECONDS:,g} seconds (a day)")
-    return float(value)
-
-
-Glob = Annotated[str, AfterValidator(_check_glob)]
-Identifier = Annotated[str, AfterValidator(_check_identifier)]
-MarkerName = Annotated[str, AfterValidator(_check_marker)]
-DottedName = Annotated[str, AfterValidator(_check_dotted)]
-CategoryName = Annotated[str, AfterValidator(_check_category_name)]
-RuleId = Annotated[str, AfterValidator(_check_rule_id)]
-Seconds = Annotated[float, AfterValidator(_check_seconds)]
-
-
-def _check_workers(value: int | str) -> int | str:
-    if isinstance(value, str) and value != "auto":
-        raise ValueError("must be 'auto' or a number of workers")
-    if isinstance(value, int) and not 1 <= value <= 1024:
-        raise ValueError("must be 'auto' or a number of workers from 1 to 1024")
-    return value
+Glob = Annotated[str, AfterValidator(checks.check_glob)]
+Identifier = Annotated[str, AfterValidator(checks.check_identifier)]
+MarkerName = Annotated[str, AfterValidator(checks.check_marker)]
+DottedName = Annotated[str, AfterValidator(checks.check_dotted)]
+CategoryName = Annotated[str, AfterValidator(checks.check_category_name)]
+RuleId = Annotated[str, AfterValidator(checks.check_rule_id)]
+Seconds = Annotated[float, AfterValidator(checks.check_seconds)]
 
 
 Workers = Annotated[
     int | str,
-    AfterValidator(_check_workers),
+    AfterValidator(checks.check_workers),
     WithJsonSchema(
         {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1024}, {"const": "auto"}]}
     ),

@@ -114,7 +114,7 @@ def spoiled(change: str) -> object:
                                     "two defaults", "limit as text", "bad workers", "bad dist",
                                     "bad method", "paths as text"])
 def test_a_malformed_stored_copy_is_rejected(change):
-    with pytest.raises(ValueError, match=r"^(expected|not exactly one default)"):
+    with pytest.raises(ValueError, match=r"^(expected|not exactly one default|must)"):
         from_json(spoiled(change))
 
 
@@ -132,3 +132,42 @@ def test_an_unreadable_or_malformed_cache_value_is_a_miss(tmp_path, content):
     path.parent.mkdir(parents=True)
     path.write_text(content)
     assert lookup(tmp_path, TEXT) == (KEY, None)
+
+
+def edited(change: str) -> object:
+    """A stored copy of the right shape whose values policy.yaml could never hold."""
+    data = stored(to_json(from_policy(POLICY)))
+    assert isinstance(data, dict)
+    categories = {name: value for name, value in data["categories"]}
+    parallel = data["parallel"]
+    if change == "limit 0":
+        categories["unit"]["limit"] = 0
+    elif change == "limit -5":
+        categories["unit"]["limit"] = -5
+    elif change == "limit of a year":
+        categories["unit"]["limit"] = 31_536_000
+    elif change == "100,000 workers":
+        parallel["workers"] = 100_000
+    elif change == "a builtin marker":
+        categories["slow"]["markers"] = ["skip"]
+    elif change == "a marker in two categories":
+        categories["integration"]["markers"] = ["slow"]
+    elif change == "a glob that once looped":
+        categories["unit"]["paths"] = ["]["]
+    elif change == "a group glob that cannot match":
+        parallel["groups"] = [["db", ["tests/[z-a]/**"]]]
+    elif change == "warn ratio 7":
+        data["warn_ratio"] = 7
+    elif change == "a category name that is not one":
+        data["categories"] = [["Unit Tests", v] if n == "unit" else [n, v]
+                              for n, v in data["categories"]]
+    return data
+
+
+@pytest.mark.parametrize("change", [
+    "limit 0", "limit -5", "limit of a year", "100,000 workers", "a builtin marker",
+    "a marker in two categories", "a glob that once looped", "a group glob that cannot match",
+    "warn ratio 7", "a category name that is not one"])
+def test_an_edited_cache_copy_passes_the_policys_own_checks_or_is_rejected(change):
+    with pytest.raises(ValueError, match=r"^(must|expected|a |'skip'|the range)"):
+        from_json(edited(change))
