@@ -113,3 +113,15 @@ def test_a_run_with_the_cached_policy_imports_neither_yaml_nor_pydantic(pytester
     second.assert_outcomes(passed=1)
     assert "LOADED ['pydantic', 'test_policy_engine.policy.model', 'yaml']" in first.stdout.str()
     assert "LOADED []" in second.stdout.str()
+
+
+def test_a_cache_that_cannot_be_written_is_no_error_under_filterwarnings_error(pytester):
+    # As root a read-only directory is still writable; a cache_dir below a file is not.
+    # pytest's own last-failed cache then warns at the session's end (its business);
+    # the plugin's copy, stored before the first test, must not stop the run.
+    write_policy(pytester)
+    pytester.makepyfile(**{"tests/unit/test_a": "def test_it(): pass"})
+    (pytester.path / "not-a-dir").write_text("")
+    result = pytester.runpytest_subprocess("-o", "cache_dir=not-a-dir/cache", "-W", "error")
+    result.stdout.fnmatch_lines(["tests/unit/test_a.py .*"])
+    assert "test_policy/policy" not in result.stdout.str() + result.stderr.str()

@@ -9,6 +9,7 @@ of each test), `policy.timeouts` (pytest-timeout marker and JUnit properties),
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,7 +103,11 @@ def pytest_configure(config: pytest.Config) -> None:
         # before pytest-xdist starts its workers, which then find the copy.
         from test_policy_engine.plugin.cache import CACHE_KEY
 
-        cache.set(CACHE_KEY, active.to_store)
+        with warnings.catch_warnings():
+            # A read-only cache is no error, even under `filterwarnings = error`: the
+            # copy is only a hint, and the next run validates the file again.
+            warnings.simplefilter("ignore", pytest.PytestCacheWarning)
+            cache.set(CACHE_KEY, active.to_store)
     if workerinput is not None and workerinput.get(WORKER_DIST_KEY) == "loadgroup":
         # The controller's dist mode came from the policy, not from arguments this
         # worker parsed: tell pytest-xdist's worker to add the `@group` suffixes.
