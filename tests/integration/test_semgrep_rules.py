@@ -189,3 +189,23 @@ def test_a_teams_own_patterns_get_rule_tests_that_pass(semgrep: str, tmp_path: P
                           capture_output=True, text=True, env=tool_env(), check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2/2: ✓ All tests passed" in done.stdout
+
+
+@pytest.mark.slow
+def test_concurrent_generate_runs_with_different_policies_never_leave_a_mix(tmp_path):
+    from test_policy_engine.cli.generate import check
+    from test_policy_engine.policy.loader import parse_policy
+
+    policies = []
+    for index, text in enumerate([TEAM_POLICY, TEAM_POLICY.replace("real-aws", "real-cloud")]):
+        path = tmp_path / f"policy{index}.yaml"
+        path.write_text(text)
+        policies.append(path)
+    rules = tmp_path / "rules"
+    loop = ("for _ in range(3): main(['generate', '--policy', {p!r}, '--rules', {r!r}])")
+    script = "from test_policy_engine.cli.main import main\n" + loop
+    runs = [subprocess.Popen([sys.executable, "-c", script.format(p=str(p), r=str(rules))],
+                             stderr=subprocess.DEVNULL) for p in policies]
+    assert [run.wait(timeout=25) for run in runs] == [0, 0]
+    in_sync = [check(parse_policy(p.read_bytes(), p.name), rules, p.name) == "" for p in policies]
+    assert in_sync.count(True) == 1, "rules/ is exactly one policy's rules, not a mix"

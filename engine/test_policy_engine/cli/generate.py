@@ -7,9 +7,12 @@ the policy generates (stale or hand-edited), 0 when in sync.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import fcntl
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from test_policy_engine.cli.files import stage
@@ -34,10 +37,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: The list of the files `generate` wrote, inside the rules directory: only these are
+#: ever replaced or removed (a user's `real-sleep.yaml.bak` copy never is).
+MANIFEST = ".test-policy-generated"
+
+
 def rules_dir_for(args: argparse.Namespace) -> Path:
+    """`--rules DIR` as given, else `rules/` beside the policy, which must not lead out of
+    the policy's directory (a `rules` symlink elsewhere): name such a place with --rules."""
     if args.rules:
         return Path(args.rules)
-    return Path(args.policy).parent / "rules"
+    home = Path(args.policy).parent
+    rules = home / "rules"
+    if rules.is_symlink() and not rules.resolve().is_relative_to(home.resolve()):
+        raise UserError(f"{rules}: a symlink to {rules.resolve()}, outside the policy's "
+                        "directory; hint: pass --rules DIR to write there on purpose")
+    return rules
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,20 +78,40 @@ def run(args: argparse.Namespace) -> int:
 
 
 def owned_files(rules_dir: Path) -> list[Path]:
-    """Files in `rules_dir` that `generate` wrote (they start with its header line)."""
+    """Files in `rules_dir` that `generate` wrote, as its manifest lists them (plain names
+    of files in that directory; anything else in the manifest is ignored)."""
+    try:
+        text = (rules_dir / MANIFEST).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    names = {line for line in text.splitlines()[1:] if line and "/" not in line
+             and line not in (".", "..", MANIFEST)}
+    return [rules_dir / name for name in sorted(names) if (rules_dir / name).is_file()]
+
+
+def manifest(names: list[str]) -> str:
+    return f"{MARK} (the files it wrote here)\n" + "".join(f"{name}\n" for name in sorted(names))
+
+
+def stale_temporaries(rules_dir: Path, names: list[str]) -> list[Path]:
+    """Temporary files an interrupted `generate` left beside its targets."""
     if not rules_dir.is_dir():
         return []
-    found = []
-    for path in sorted(rules_dir.iterdir()):
-        if path.is_file() and path.suffix in (".py", ".yaml"):
-            try:
-                with path.open(encoding="utf-8", errors="replace") as handle:
-                    first = handle.readline()
-            except OSError:
-                continue
-            if first.startswith(MARK):
-                found.append(path)
-    return found
+    prefixes = tuple(f".{name}." for name in names)
+    return sorted(p for p in rules_dir.iterdir()
+                  if p.name.startswith(prefixes) and p.name.endswith(".tmp") and p.is_file())
+
+
+@contextlib.contextmanager
+def _locked(rules_dir: Path) -> Iterator[None]:
+    """Serialise `generate` runs on one directory: two at once with different policies
+    would otherwise leave a mix of both (flock on the directory itself: no lock file)."""
+    fd = os.open(rules_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def write_rules(policy: Policy, rules_dir: Path, source: str = "policy.yaml") -> list[Path]:
@@ -87,12 +122,20 @@ def write_rules(policy: Policy, rules_dir: Path, source: str = "policy.yaml") ->
     staging leaves `rules_dir` as it was, and no file is ever half-written. Returns the paths
     of all generated files, sorted. Raises OSError when the directory cannot be written.
     """
+    rules_dir.mkdir(parents=True, exist_ok=True)
+    with _locked(rules_dir):
+        return _write_rules(policy, rules_dir, source)
+
+
+def _write_rules(policy: Policy, rules_dir: Path, source: str) -> list[Path]:
     files = render_rules(policy, source)
     stale = [path for path in owned_files(rules_dir) if path.name not in files]
-    rules_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in stale_temporaries(rules_dir, [*files, MANIFEST]):
+        leftover.unlink(missing_ok=True)
+    files_and_manifest = {**files, MANIFEST: manifest(list(files))}
     staged: list[tuple[str, Path]] = []
     try:
-        for name, text in files.items():
+        for name, text in files_and_manifest.items():
             path = rules_dir / name
             try:
                 if path.read_text(encoding="utf-8") == text:
@@ -112,9 +155,12 @@ def write_rules(policy: Policy, rules_dir: Path, source: str = "policy.yaml") ->
 
 def check(policy: Policy, rules_dir: Path, source: str = "policy.yaml") -> str:
     """A unified diff from what is on disk to what the policy generates ('' when in sync)."""
-    files = render_rules(policy, source)
+    rendered = render_rules(policy, source)
+    files = {**rendered, MANIFEST: manifest(list(rendered))}
     names = sorted(set(files) | {path.name for path in owned_files(rules_dir)})
-    out: list[str] = []
+    out: list[str] = [f"stale temporary file {path} (left by an interrupted generate; "
+                      "`test-policy generate` removes it)\n"
+                      for path in stale_temporaries(rules_dir, list(files))]
     for name in names:
         path = rules_dir / name
         try:

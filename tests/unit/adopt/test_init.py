@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from test_policy_engine.adopt import scaffold
+from test_policy_engine.cli.generate import MANIFEST
 from test_policy_engine.cli.main import main
 from test_policy_engine.policy.categories import Classifier
 from test_policy_engine.policy.loader import load_policy, parse_policy
@@ -165,7 +166,7 @@ def test_init_generates_the_rules_for_the_policy_it_wrote(tmp_path, capsys):
     make(tmp_path, "tests/unit")
     assert init(tmp_path) == 0
     out = capsys.readouterr().out
-    written = sorted((tmp_path / "rules").iterdir())
+    written = sorted(p for p in (tmp_path / "rules").iterdir() if p.name != MANIFEST)
     assert written
     for path in written:
         assert f"wrote {path}" in out

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from test_policy_engine.cli.main import main
-from test_policy_engine.cli.generate import check, write_rules
+from test_policy_engine.cli.generate import MANIFEST, check, write_rules
 from test_policy_engine.policy.loader import load_policy, parse_policy
 from test_policy_engine.rules.semgrep import (
     MARK,
@@ -108,7 +108,7 @@ banned:
 def test_generate_writes_the_files_and_check_then_passes(project: Path, capsys):
     assert run_in(project, "generate") == 0
     names = sorted(p.name for p in (project / "rules").iterdir())
-    assert names == sorted(render_rules(load_policy(project / "policy.yaml")))
+    assert names == sorted([*render_rules(load_policy(project / "policy.yaml")), MANIFEST])
     assert run_in(project, "generate", "--check") == 0
     assert not list((project / "rules").glob(".*.tmp"))
 
@@ -135,16 +135,45 @@ def test_check_fails_when_the_policy_changed_after_generating(project: Path, cap
     assert re.search(r"^\+ +comparison: \$DELAY >= 0\.1$", capsys.readouterr().out, re.M)
 
 
-def test_generate_removes_the_stale_files_it_owns_and_keeps_the_others(project: Path, capsys):
+def test_generate_removes_the_stale_files_its_manifest_lists_and_keeps_the_others(
+        project: Path, capsys):
     assert run_in(project, "generate") == 0
     rules = project / "rules"
+    # As if an earlier policy had a pattern 'gone': generate wrote it and listed it.
     (rules / "gone.yaml").write_text(MARK + " from policy.yaml (banned pattern 'gone')\n")
+    with (rules / MANIFEST).open("a") as listed:
+        listed.write("gone.yaml\n")
     (rules / "ours.yaml").write_text("rules: []\n")
+    backup = (rules / "real-sleep.yaml").read_text()
+    (rules / "real-sleep.yaml.bak.yaml").write_text(backup)  # starts with the header
     assert run_in(project, "generate", "--check") == 1
     assert "--- rules/gone.yaml (on disk)\n+++ /dev/null" in capsys.readouterr().out
     assert run_in(project, "generate") == 0
     assert not (rules / "gone.yaml").exists()
     assert (rules / "ours.yaml").read_text() == "rules: []\n"
+    assert (rules / "real-sleep.yaml.bak.yaml").read_text() == backup
+
+
+def test_a_temporary_file_left_by_a_killed_generate_fails_check_and_generate_removes_it(
+        project: Path, capsys):
+    assert run_in(project, "generate") == 0
+    leftover = project / "rules" / ".real-sleep.yaml.x1y2z3.tmp"
+    leftover.write_text("half")
+    assert run_in(project, "generate", "--check") == 1
+    assert f"stale temporary file rules/{leftover.name}" in capsys.readouterr().out
+    assert run_in(project, "generate") == 0
+    assert not leftover.exists()
+
+
+def test_a_rules_symlink_out_of_the_project_is_refused_unless_named(project: Path, capsys,
+                                                                    tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (project / "rules").symlink_to(elsewhere)
+    assert run_in(project, "generate") == 2
+    assert "outside the policy's directory; hint: pass --rules DIR" in capsys.readouterr().err
+    assert not list(elsewhere.iterdir())
+    assert run_in(project, "generate", "--rules", str(elsewhere)) == 0
+    assert (elsewhere / MANIFEST).is_file()
 
 
 def test_write_rules_returns_every_generated_path(tmp_path: Path):
