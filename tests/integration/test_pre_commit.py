@@ -150,3 +150,31 @@ def test_another_repository_uses_the_hooks_with_repo_and_rev(tmp_path: Path):
     assert "a real sleep makes the test wait for wall-clock time" in rejected.stdout
     accepted = commit_test(repo, env, MOCKED_TWIN)
     assert accepted.returncode == 0, accepted.stdout
+
+
+TEN_HOOKS = ("# A team's own hooks, with comments that must survive `test-policy init`.\n"
+             "repos:\n") + "".join(
+    f"  # hook {n}: keep me\n  - repo: local\n    hooks:\n      - id: own-{n}\n"
+    f"        name: own hook {n}\n        entry: 'true'\n        language: system\n"
+    f"        pass_filenames: false\n" for n in range(10)) + "# trailing comment\n"
+
+
+def test_init_in_a_repository_with_ten_hooks_keeps_every_byte_and_pre_commit_accepts_it(
+        tmp_path):
+    env = make_repo(tmp_path, "system")
+    repo = tmp_path / "repo"
+    for name in ("policy.yaml", ".semgrepignore"):
+        (repo / name).unlink()
+    (repo / ".pre-commit-config.yaml").write_text(TEN_HOOKS)
+    done = subprocess.run([sys.executable, "-m", "test_policy_engine", "init"], cwd=repo,
+                          env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    merged = (repo / ".pre-commit-config.yaml").read_text()
+    assert merged.startswith(TEN_HOOKS.removesuffix("# trailing comment\n"))
+    assert merged.endswith("# trailing comment\n")
+    valid = run(repo, env, sys.executable, "-m", "pre_commit", "validate-config",
+                ".pre-commit-config.yaml")
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    ids = [h["id"] for r in yaml.safe_load(merged)["repos"] for h in r["hooks"]]
+    assert ids == [f"own-{n}" for n in range(10)] + ["test-policy-rules-in-sync",
+                                                      "test-policy-semgrep"]

@@ -83,31 +83,117 @@ def test_init_says_what_it_wrote(tmp_path, capsys):
         assert f"wrote {tmp_path / name}" in out
 
 
-def test_init_refuses_to_overwrite_and_lists_every_existing_file(tmp_path, capsys):
+MY_POLICY = "version: 1\ncategories:\n  quick: {limit: 2, default: true}\n"
+
+
+def test_an_existing_policy_and_workflow_are_kept_and_the_policy_is_used(tmp_path, capsys):
     make(tmp_path, "tests/unit", ".github/workflows")
-    (tmp_path / "policy.yaml").write_text("mine\n")
+    (tmp_path / "policy.yaml").write_text(MY_POLICY)
     (tmp_path / ".github/workflows/test-policy.yml").write_text("mine too\n")
-    assert init(tmp_path) == 2
-    err = capsys.readouterr().err
-    assert f"{tmp_path / 'policy.yaml'}: exists; not overwritten (use --force" in err
-    assert f"{tmp_path / '.github/workflows/test-policy.yml'}: exists" in err
-    assert (tmp_path / "policy.yaml").read_text() == "mine\n"
-    assert not (tmp_path / ".pre-commit-config.yaml").exists(), "wrote despite refusing"
+    assert init(tmp_path) == 0
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'policy.yaml'}: exists, kept" in out
+    assert f"{tmp_path / '.github/workflows/test-policy.yml'}: exists, kept" in out
+    assert (tmp_path / "policy.yaml").read_text() == MY_POLICY
+    assert (tmp_path / ".github/workflows/test-policy.yml").read_text() == "mine too\n"
+    assert (tmp_path / ".pre-commit-config.yaml").is_file()
 
 
-def test_a_non_empty_rules_directory_counts_as_existing(tmp_path, capsys):
+def test_a_users_own_file_in_rules_is_kept(tmp_path, capsys):
     make(tmp_path, "rules")
     (tmp_path / "rules" / "custom.yaml").write_text("rules: []\n")
-    assert init(tmp_path) == 2
-    assert "rules/ (not empty)" in capsys.readouterr().err
+    assert init(tmp_path) == 0
+    assert (tmp_path / "rules" / "custom.yaml").read_text() == "rules: []\n"
 
 
-def test_force_replaces_existing_files(tmp_path, capsys):
+def test_force_replaces_the_policy_and_says_so(tmp_path, capsys):
     make(tmp_path, "tests/unit")
-    (tmp_path / "policy.yaml").write_text("mine\n")
+    (tmp_path / "policy.yaml").write_text(MY_POLICY)
     assert init(tmp_path, "--force") == 0
-    capsys.readouterr()
+    assert f"replaced {tmp_path / 'policy.yaml'}" in capsys.readouterr().out
     assert load_policy(tmp_path / "policy.yaml").categories["unit"].paths == ("tests/unit/**",)
+
+
+USER_CONFIG = """\
+# our hooks: keep them
+default_language_version:
+  python: python3
+repos:
+# formatting first
+- repo: local
+  hooks:
+  - id: fmt
+    name: fmt  # trailing comment
+    entry: true
+    language: system
+
+# the end of the list
+ci:
+  autofix_prs: false
+"""
+
+
+def test_an_existing_pre_commit_config_keeps_every_byte_and_gains_the_hooks(tmp_path, capsys):
+    make(tmp_path, "tests/unit")
+    (tmp_path / ".pre-commit-config.yaml").write_text(USER_CONFIG)
+    assert init(tmp_path) == 0
+    assert f"added the hooks to {tmp_path / '.pre-commit-config.yaml'}" in capsys.readouterr().out
+    merged = (tmp_path / ".pre-commit-config.yaml").read_text()
+    head, tail = USER_CONFIG.split("\n# the end of the list\n")
+    assert merged.startswith(head)
+    assert merged.endswith("\n# the end of the list\n" + tail)
+    config = yaml.safe_load(merged)
+    assert [h["id"] for r in config["repos"] for h in r["hooks"]] == [
+        "fmt", "test-policy-rules-in-sync", "test-policy-semgrep"]
+    assert config["ci"] == {"autofix_prs": False}
+
+
+def test_init_twice_changes_nothing_the_second_time(tmp_path, capsys):
+    make(tmp_path, "tests/unit")
+    (tmp_path / ".pre-commit-config.yaml").write_text(USER_CONFIG)
+    assert init(tmp_path) == 0
+    first = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert init(tmp_path) == 0
+    out = capsys.readouterr().out
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == first
+    assert "already has the test-policy hooks" in out
+    assert f"{tmp_path / 'policy.yaml'}: unchanged" in out
+
+
+def test_dry_run_prints_the_diffs_and_writes_nothing(tmp_path, capsys):
+    make(tmp_path, "tests/unit")
+    (tmp_path / ".pre-commit-config.yaml").write_text(USER_CONFIG)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert init(tmp_path, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert f"--- /dev/null\n+++ {tmp_path / 'policy.yaml'}" in out
+    assert "+  - repo: local" not in out  # indented as the user's entries are
+    assert "+- repo: local" in out
+    assert "(dry run: nothing written" in out
+
+
+def test_a_config_that_cannot_be_merged_is_left_alone_with_the_lines_to_add(tmp_path, capsys):
+    make(tmp_path, "tests/unit")
+    flow = "repos: [{repo: local, hooks: []}]\n"
+    (tmp_path / ".pre-commit-config.yaml").write_text(flow)
+    assert init(tmp_path) == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / ".pre-commit-config.yaml").read_text() == flow
+    assert "left as it is: its `repos:` is not a block list" in out
+    assert "- id: test-policy-semgrep" in out
+
+
+def test_a_semgrepignore_is_written_so_semgrep_scans_the_tests_and_an_existing_one_kept(
+        tmp_path, capsys):
+    make(tmp_path, "tests/unit")
+    assert init(tmp_path) == 0
+    written = (tmp_path / ".semgrepignore").read_text()
+    assert "tests" not in written.replace("scan tests", "").replace("skips tests/", "")
+    (tmp_path / ".semgrepignore").write_text("vendor/\n")
+    assert init(tmp_path) == 0
+    assert (tmp_path / ".semgrepignore").read_text() == "vendor/\n"
 
 
 def test_a_missing_directory_is_a_usage_error(tmp_path, capsys):
