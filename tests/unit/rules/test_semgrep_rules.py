@@ -321,3 +321,16 @@ def leaves_under_guard(formula: Any, guarded: bool = False) -> list[str]:
         for item in formula:
             found += leaves_under_guard(item, guarded)
     return found
+
+
+PROCESS_FAMILY = {"subprocess.run", "subprocess.Popen", "subprocess.call", "subprocess.check_call",
+                  "subprocess.check_output", "os.system", "os.popen",
+                  "asyncio.create_subprocess_exec", "asyncio.create_subprocess_shell"}
+
+
+def test_the_shipped_policy_bans_every_way_to_spawn_a_process_and_fp_clears_each():
+    (pattern,) = [p for p in load_policy(POLICY).banned if p.id == "real-subprocess"]
+    assert set(pattern.calls) == PROCESS_FAMILY
+    assert {"fp", "fake_process"} <= set(pattern.cleared_by.fixtures)
+    for call in PROCESS_FAMILY:
+        assert call in targets_clearing(pattern, call)
