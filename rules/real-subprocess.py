@@ -421,3 +421,36 @@ class TestUsefixtures:
     def test_053_method_under_usefixtures(self):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
+
+
+# a test that calls fp.allow_unregistered or fp.pass_command lets real calls through: its fixtures, decorators and context managers no longer clear the call
+def test_054_fixture_fp_then_fp_allow_unregistered(fp):
+    fp.allow_unregistered()
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_055_a_patch_still_clears_after_fp_allow_unregistered(mocker):
+    mocker.patch("subprocess.run")
+    fp.allow_unregistered()
+    # ok: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_056_fixture_fp_then_fp_pass_command(fp):
+    fp.pass_command()
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_057_a_patch_still_clears_after_fp_pass_command(mocker):
+    mocker.patch("subprocess.run")
+    fp.pass_command()
+    # ok: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+# the un-clearing call counts only in its own test
+def test_058_cleared_neighbour(fake_process):
+    # ok: test-policy.real-subprocess
+    subprocess.run(arg)
