@@ -189,3 +189,31 @@ def test_a_teams_own_patterns_get_rule_tests_that_pass(semgrep: str, tmp_path: P
                           capture_output=True, text=True, env=tool_env(), check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2/2: ✓ All tests passed" in done.stdout
+
+
+def lint_from(where: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    # nosemgrep: test-policy.real-subprocess (an integration test runs the real tool)
+    done = subprocess.run([sys.executable, "-m", "test_policy_engine", *argv], cwd=where,
+                          capture_output=True, text=True, env=tool_env(), check=False)
+    done.stdout = " ".join(done.stdout.split())
+    return done
+
+
+@pytest.mark.slow  # a real Semgrep run: over 5 s under load
+def test_lint_from_a_subdirectory_on_a_helper_directory_scans_what_the_policy_selects(
+        tmp_path: Path):
+    shutil.copy(ROOT / "policy.yaml", tmp_path / "policy.yaml")
+    (tmp_path / "tests" / "lib").mkdir(parents=True)
+    (tmp_path / "tests" / "lib" / "local_repos.py").write_text(
+        "import urllib.request\n\ndef fetch(url, to):\n"
+        "    urllib.request.urlretrieve(url, to)\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("import time\n\ntime.sleep(5)\n")
+    done = lint_from(tmp_path / "tests", "lint", "--policy", "../policy.yaml", "lib",
+                     "../src/app.py")
+    assert done.returncode == 1, done.stderr
+    assert "tests/lib/local_repos.py" in done.stdout
+    assert "test-policy.real-urllib" in done.stdout
+    assert "app.py" not in done.stdout
+    assert ("test-policy lint: not scanned: ../src/app.py (lint.paths selects no such file"
+            " (relative to the policy: src/app.py))") in done.stderr
