@@ -224,7 +224,9 @@ def message(pattern: BannedPattern) -> str:
     return text
 
 
-def cleared_by_text(pattern: BannedPattern) -> str:
+def cleared_by_text(pattern: BannedPattern, full: bool = False) -> str:
+    """What clears the pattern, in words; `full` names every item (the docs catalogue), else
+    long lists are shortened (the finding's message)."""
     mocks = pattern.cleared_by
     parts = []
     below = layers(pattern)
@@ -233,19 +235,19 @@ def cleared_by_text(pattern: BannedPattern) -> str:
     if own:
         above = any(target not in pattern.calls for target in own)
         patched.append("the call itself" + (" or its module or class" if above else "")
-                       + f" ({_or(own)})")
+                       + f" ({_or(own, full)})")
     if below:
-        patched.append(f"{_or(below)} (under every call)")
+        patched.append(f"{_or(below, full)} (under every call)")
     if patched:
         parts.append("patches " + " or ".join(patched))
     if mocks.fixtures:
-        parts.append("uses the fixture " + _or(mocks.fixtures))
+        parts.append("uses the fixture " + _or(mocks.fixtures, full))
     if mocks.decorators:
-        parts.append("is decorated with " + _or(["@" + d for d in mocks.decorators]))
+        parts.append("is decorated with " + _or(["@" + d for d in mocks.decorators], full))
     if mocks.context_managers:
-        parts.append("runs it inside `with` " + _or(mocks.context_managers))
+        parts.append("runs it inside `with` " + _or(mocks.context_managers, full))
     if pattern.safe_kwargs:
-        parts.append("passes " + _or([f"{k}=" for k in pattern.safe_kwargs]))
+        parts.append("passes " + _or([f"{k}=" for k in pattern.safe_kwargs], full))
     return "; ".join(parts)
 
 
@@ -259,9 +261,9 @@ def uncleared_text(pattern: BannedPattern) -> str:
             + " (a patch still clears)")
 
 
-def _or(items: Iterable[str]) -> str:
+def _or(items: Iterable[str], full: bool = False) -> str:
     names = list(items)
-    if len(names) > 4:
+    if len(names) > 4 and not full:
         names = [*names[:3], f"{len(names) - 3} more"]
     return " or ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " or " + names[-1]
 
@@ -868,7 +870,7 @@ def catalogue(policy: Policy) -> str:
             f"- **Example:** `{call}({arg if pattern.min_seconds is not None else '...'})` "
             "in a test that mocks none of the below.",
             f"- **Use instead:** {pattern.fix.rstrip('.')}.",
-            "- **Cleared when the test:** " + (cleared_by_text(pattern) or "nothing clears it")
+            "- **Cleared when the test:** " + (cleared_by_text(pattern, full=True) or "nothing clears it")
             + ".",
             "- **Un-cleared by:** "
             + (", ".join(f"`{name}(...)`" for name in pattern.cleared_by.unless)
