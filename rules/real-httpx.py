@@ -567,3 +567,71 @@ class TestDecorated:
     def test_067_method_of_a_decorated_class(self):
         # ok: test-policy.real-httpx
         httpx.get(arg)
+
+
+# inside `with respx.mock` in every form the call is cleared; after the block and in the next test it is not
+def test_068_with_respx_mock_called():
+    with respx.mock():
+        # ok: test-policy.real-httpx
+        httpx.get(arg)
+    # after the with block the mock is gone
+    # ruleid: test-policy.real-httpx
+    httpx.get(arg)
+
+
+def test_069_with_respx_mock_as():
+    with open("log.txt"), respx.mock() as mocked:
+        # ok: test-policy.real-httpx
+        httpx.get(arg)
+    assert mocked
+
+
+def test_070_with_respx_mock_bare():
+    with respx.mock:
+        # ok: test-policy.real-httpx
+        httpx.get(arg)
+
+
+async def test_071_async_with_respx_mock():
+    async with respx.mock() as mocked:
+        # ok: test-policy.real-httpx
+        httpx.get(arg)
+
+
+def test_072_unmocked_neighbour():
+    # ruleid: test-policy.real-httpx
+    httpx.get(arg)
+
+
+# inside `with respx.MockRouter` in every form the call is cleared; after the block and in the next test it is not
+def test_073_with_respx_mockrouter_called():
+    with respx.MockRouter():
+        # ok: test-policy.real-httpx
+        httpx.get(arg)
+    # after the with block the mock is gone
+    # ruleid: test-policy.real-httpx
+    httpx.get(arg)
+
+
+def test_074_with_respx_mockrouter_as():
+    with open("log.txt"), respx.MockRouter() as mocked:
+        # ok: test-policy.real-httpx
+        httpx.get(arg)
+    assert mocked
+
+
+def test_075_with_respx_mockrouter_bare():
+    with respx.MockRouter:
+        # ok: test-policy.real-httpx
+        httpx.get(arg)
+
+
+async def test_076_async_with_respx_mockrouter():
+    async with respx.MockRouter() as mocked:
+        # ok: test-policy.real-httpx
+        httpx.get(arg)
+
+
+def test_077_unmocked_neighbour():
+    # ruleid: test-policy.real-httpx
+    httpx.get(arg)

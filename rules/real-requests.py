@@ -22,6 +22,7 @@ from requests import options as options_as_6
 import requests as requests_as_7
 from requests import request as request_as_7
 import responses
+import requests_mock
 
 
 # requests.get: plain, `import x as y`, `from x import y as z`
@@ -461,3 +462,140 @@ class TestDecorated:
     def test_060_method_of_a_decorated_class(self):
         # ok: test-policy.real-requests
         requests.get(arg)
+
+
+# inside `with responses.RequestsMock` in every form the call is cleared; after the block and in the next test it is not
+def test_061_with_responses_requestsmock_called():
+    with responses.RequestsMock():
+        # ok: test-policy.real-requests
+        requests.get(arg)
+    # after the with block the mock is gone
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+
+
+def test_062_with_responses_requestsmock_as():
+    with open("log.txt"), responses.RequestsMock() as mocked:
+        # ok: test-policy.real-requests
+        requests.get(arg)
+    assert mocked
+
+
+def test_063_with_responses_requestsmock_bare():
+    with responses.RequestsMock:
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+async def test_064_async_with_responses_requestsmock():
+    async with responses.RequestsMock() as mocked:
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+def test_065_unmocked_neighbour():
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+
+
+# inside `with responses.mock` in every form the call is cleared; after the block and in the next test it is not
+def test_066_with_responses_mock_called():
+    with responses.mock():
+        # ok: test-policy.real-requests
+        requests.get(arg)
+    # after the with block the mock is gone
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+
+
+def test_067_with_responses_mock_as():
+    with open("log.txt"), responses.mock() as mocked:
+        # ok: test-policy.real-requests
+        requests.get(arg)
+    assert mocked
+
+
+def test_068_with_responses_mock_bare():
+    with responses.mock:
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+async def test_069_async_with_responses_mock():
+    async with responses.mock() as mocked:
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+def test_070_unmocked_neighbour():
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+
+
+# inside `with requests_mock.Mocker` in every form the call is cleared; after the block and in the next test it is not
+def test_071_with_requests_mock_mocker_called():
+    with requests_mock.Mocker():
+        # ok: test-policy.real-requests
+        requests.get(arg)
+    # after the with block the mock is gone
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+
+
+def test_072_with_requests_mock_mocker_as():
+    with open("log.txt"), requests_mock.Mocker() as mocked:
+        # ok: test-policy.real-requests
+        requests.get(arg)
+    assert mocked
+
+
+def test_073_with_requests_mock_mocker_bare():
+    with requests_mock.Mocker:
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+async def test_074_async_with_requests_mock_mocker():
+    async with requests_mock.Mocker() as mocked:
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+def test_075_unmocked_neighbour():
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+
+
+# a test that calls responses.add_passthru lets real calls through: its fixtures, decorators and context managers no longer clear the call
+def test_076_fixture_responses_then_responses_add_passthru(responses):
+    responses.add_passthru()
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+
+
+@responses.activate
+async def test_077_decorator_then_responses_add_passthru_in_a_branch(flag):
+    if flag:
+        responses.add_passthru()
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+
+
+def test_078_responses_requestsmock_as_mocked_then_mocked_add_passthru():
+    with responses.RequestsMock() as mocked:
+        mocked.add_passthru()
+        # ruleid: test-policy.real-requests
+        requests.get(arg)
+
+
+def test_079_a_patch_still_clears_after_responses_add_passthru(mocker):
+    mocker.patch("requests.get")
+    responses.add_passthru()
+    # ok: test-policy.real-requests
+    requests.get(arg)
+
+
+# the un-clearing call counts only in its own test
+def test_080_cleared_neighbour(requests_mock):
+    # ok: test-policy.real-requests
+    requests.get(arg)

@@ -20,3 +20,5 @@ def _no_real_calls(mocker):
 def test_002_after_the_fixture():
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
+    # ruleid: test-policy.real-subprocess
+    subprocess.Popen(arg)

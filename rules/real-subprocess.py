@@ -7,6 +7,24 @@ from unittest.mock import patch
 import subprocess as subprocess_as_0
 from subprocess import run as run_as_0
 import subprocess
+import subprocess as subprocess_as_1
+from subprocess import Popen as Popen_as_1
+import subprocess as subprocess_as_2
+from subprocess import call as call_as_2
+import subprocess as subprocess_as_3
+from subprocess import check_call as check_call_as_3
+import subprocess as subprocess_as_4
+from subprocess import check_output as check_output_as_4
+import os as os_as_5
+from os import system as system_as_5
+import os
+import os as os_as_6
+from os import popen as popen_as_6
+import asyncio as asyncio_as_7
+from asyncio import create_subprocess_exec as create_subprocess_exec_as_7
+import asyncio
+import asyncio as asyncio_as_8
+from asyncio import create_subprocess_shell as create_subprocess_shell_as_8
 
 
 # subprocess.run: plain, `import x as y`, `from x import y as z`
@@ -17,6 +35,86 @@ def test_001_subprocess_run():
     subprocess_as_0.run(arg)
     # ruleid: test-policy.real-subprocess
     run_as_0(arg)
+
+
+# subprocess.Popen: plain, `import x as y`, `from x import y as z`
+def test_002_subprocess_popen():
+    # ruleid: test-policy.real-subprocess
+    subprocess.Popen(arg)
+    # ruleid: test-policy.real-subprocess
+    subprocess_as_1.Popen(arg)
+    # ruleid: test-policy.real-subprocess
+    Popen_as_1(arg)
+
+
+# subprocess.call: plain, `import x as y`, `from x import y as z`
+def test_003_subprocess_call():
+    # ruleid: test-policy.real-subprocess
+    subprocess.call(arg)
+    # ruleid: test-policy.real-subprocess
+    subprocess_as_2.call(arg)
+    # ruleid: test-policy.real-subprocess
+    call_as_2(arg)
+
+
+# subprocess.check_call: plain, `import x as y`, `from x import y as z`
+def test_004_subprocess_check_call():
+    # ruleid: test-policy.real-subprocess
+    subprocess.check_call(arg)
+    # ruleid: test-policy.real-subprocess
+    subprocess_as_3.check_call(arg)
+    # ruleid: test-policy.real-subprocess
+    check_call_as_3(arg)
+
+
+# subprocess.check_output: plain, `import x as y`, `from x import y as z`
+def test_005_subprocess_check_output():
+    # ruleid: test-policy.real-subprocess
+    subprocess.check_output(arg)
+    # ruleid: test-policy.real-subprocess
+    subprocess_as_4.check_output(arg)
+    # ruleid: test-policy.real-subprocess
+    check_output_as_4(arg)
+
+
+# os.system: plain, `import x as y`, `from x import y as z`
+def test_006_os_system():
+    # ruleid: test-policy.real-subprocess
+    os.system(arg)
+    # ruleid: test-policy.real-subprocess
+    os_as_5.system(arg)
+    # ruleid: test-policy.real-subprocess
+    system_as_5(arg)
+
+
+# os.popen: plain, `import x as y`, `from x import y as z`
+def test_007_os_popen():
+    # ruleid: test-policy.real-subprocess
+    os.popen(arg)
+    # ruleid: test-policy.real-subprocess
+    os_as_6.popen(arg)
+    # ruleid: test-policy.real-subprocess
+    popen_as_6(arg)
+
+
+# asyncio.create_subprocess_exec: plain, `import x as y`, `from x import y as z`
+def test_008_asyncio_create_subprocess_exec():
+    # ruleid: test-policy.real-subprocess
+    asyncio.create_subprocess_exec(arg)
+    # ruleid: test-policy.real-subprocess
+    asyncio_as_7.create_subprocess_exec(arg)
+    # ruleid: test-policy.real-subprocess
+    create_subprocess_exec_as_7(arg)
+
+
+# asyncio.create_subprocess_shell: plain, `import x as y`, `from x import y as z`
+def test_009_asyncio_create_subprocess_shell():
+    # ruleid: test-policy.real-subprocess
+    asyncio.create_subprocess_shell(arg)
+    # ruleid: test-policy.real-subprocess
+    asyncio_as_8.create_subprocess_shell(arg)
+    # ruleid: test-policy.real-subprocess
+    create_subprocess_shell_as_8(arg)
 
 
 # flagged in helpers, fixtures and classes alike
@@ -33,67 +131,181 @@ def slow_fixture():
 
 
 class TestInAClass:
-    def test_002_method(self):
+    def test_010_method(self):
         # ruleid: test-policy.real-subprocess
         subprocess.run(arg)
 
 
 # nosemgrep with the rule id silences one justified call
-def test_003_justified():
+def test_011_justified():
     subprocess.run(arg)  # nosemgrep: test-policy.real-subprocess
 
 
-# mocker.patch('subprocess.run') clears subprocess.run; the next test is still flagged
-def test_004_mocker_patch_subprocess_run(mocker):
+# mocker.patch('subprocess.run') clears subprocess.run but not subprocess.Popen, in the same test; the next test is still flagged
+def test_012_mocker_patch_subprocess_run(mocker):
     mocker.patch("subprocess.run")
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
+    # ruleid: test-policy.real-subprocess
+    subprocess.Popen(arg)
 
 
-def test_005_unmocked_neighbour():
+def test_013_unmocked_neighbour():
     # ruleid: test-policy.real-subprocess
     subprocess.run(arg)
 
 
+# mocker.patch('subprocess.Popen') clears subprocess.Popen but not subprocess.run, in the same test; the next test is still flagged
+def test_014_mocker_patch_subprocess_popen(mocker):
+    mocker.patch("subprocess.Popen")
+    # ok: test-policy.real-subprocess
+    subprocess.Popen(arg)
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_015_unmocked_neighbour():
+    # ruleid: test-policy.real-subprocess
+    subprocess.Popen(arg)
+
+
+# mocker.patch('subprocess.call') clears subprocess.call but not subprocess.run, in the same test; the next test is still flagged
+def test_016_mocker_patch_subprocess_call(mocker):
+    mocker.patch("subprocess.call")
+    # ok: test-policy.real-subprocess
+    subprocess.call(arg)
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_017_unmocked_neighbour():
+    # ruleid: test-policy.real-subprocess
+    subprocess.call(arg)
+
+
+# mocker.patch('subprocess.check_call') clears subprocess.check_call but not subprocess.run, in the same test; the next test is still flagged
+def test_018_mocker_patch_subprocess_check_call(mocker):
+    mocker.patch("subprocess.check_call")
+    # ok: test-policy.real-subprocess
+    subprocess.check_call(arg)
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_019_unmocked_neighbour():
+    # ruleid: test-policy.real-subprocess
+    subprocess.check_call(arg)
+
+
+# mocker.patch('subprocess.check_output') clears subprocess.check_output but not subprocess.run, in the same test; the next test is still flagged
+def test_020_mocker_patch_subprocess_check_output(mocker):
+    mocker.patch("subprocess.check_output")
+    # ok: test-policy.real-subprocess
+    subprocess.check_output(arg)
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_021_unmocked_neighbour():
+    # ruleid: test-policy.real-subprocess
+    subprocess.check_output(arg)
+
+
+# mocker.patch('os.system') clears os.system but not subprocess.run, in the same test; the next test is still flagged
+def test_022_mocker_patch_os_system(mocker):
+    mocker.patch("os.system")
+    # ok: test-policy.real-subprocess
+    os.system(arg)
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_023_unmocked_neighbour():
+    # ruleid: test-policy.real-subprocess
+    os.system(arg)
+
+
+# mocker.patch('os.popen') clears os.popen but not subprocess.run, in the same test; the next test is still flagged
+def test_024_mocker_patch_os_popen(mocker):
+    mocker.patch("os.popen")
+    # ok: test-policy.real-subprocess
+    os.popen(arg)
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_025_unmocked_neighbour():
+    # ruleid: test-policy.real-subprocess
+    os.popen(arg)
+
+
+# mocker.patch('asyncio.create_subprocess_exec') clears asyncio.create_subprocess_exec but not subprocess.run, in the same test; the next test is still flagged
+def test_026_mocker_patch_asyncio_create_subprocess_exec(mocker):
+    mocker.patch("asyncio.create_subprocess_exec")
+    # ok: test-policy.real-subprocess
+    asyncio.create_subprocess_exec(arg)
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_027_unmocked_neighbour():
+    # ruleid: test-policy.real-subprocess
+    asyncio.create_subprocess_exec(arg)
+
+
+# mocker.patch('asyncio.create_subprocess_shell') clears asyncio.create_subprocess_shell but not subprocess.run, in the same test; the next test is still flagged
+def test_028_mocker_patch_asyncio_create_subprocess_shell(mocker):
+    mocker.patch("asyncio.create_subprocess_shell")
+    # ok: test-policy.real-subprocess
+    asyncio.create_subprocess_shell(arg)
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_029_unmocked_neighbour():
+    # ruleid: test-policy.real-subprocess
+    asyncio.create_subprocess_shell(arg)
+
+
 # the other ways to patch subprocess.run
-def test_006_patch_of_a_module_prefix(mocker):
+def test_030_patch_of_a_module_prefix(mocker):
     mocker.patch("my_package.module.subprocess.run", return_value=None)
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
-def test_007_call_before_the_patch(mocker):
+def test_031_call_before_the_patch(mocker):
     # ruleid: test-policy.real-subprocess
     subprocess.run(arg)
     mocker.patch("subprocess.run")
 
 
-def test_008_mock_patch_start():
+def test_032_mock_patch_start():
     mock.patch("subprocess.run").start()
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
-def test_009_patcher_assigned_then_started():
+def test_033_patcher_assigned_then_started():
     patcher = mock.patch("subprocess.run")
     patcher.start()
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
-def test_010_monkeypatch_setattr_string(monkeypatch):
+def test_034_monkeypatch_setattr_string(monkeypatch):
     monkeypatch.setattr("subprocess.run", lambda *a, **k: None)
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
-def test_011_monkeypatch_setattr_object(monkeypatch):
+def test_035_monkeypatch_setattr_object(monkeypatch):
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: None)
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
-def test_012_patch_object_call(mocker):
+def test_036_patch_object_call(mocker):
     mocker.patch.object(subprocess, "run")
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
@@ -102,25 +314,25 @@ def test_012_patch_object_call(mocker):
 @pytest.mark.parametrize('n', [1])
 @patch("subprocess.run")
 @pytest.mark.filterwarnings('ignore')
-def test_013_patch_decorator_under_other_decorators(patched, n):
+def test_037_patch_decorator_under_other_decorators(patched, n):
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 @mock.patch.object(subprocess, "run")
-def test_014_patch_object_decorator(patched):
+def test_038_patch_object_decorator(patched):
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 @patch("subprocess.run")
 class TestPatchedClass:
-    def test_015_method_of_a_patched_class(self, patched):
+    def test_039_method_of_a_patched_class(self, patched):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
 
 
-def test_016_with_patch():
+def test_040_with_patch():
     with patch("subprocess.run"):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
@@ -129,83 +341,116 @@ def test_016_with_patch():
     subprocess.run(arg)
 
 
-def test_017_with_patch_as():
+def test_041_with_patch_as():
     with mock.patch("subprocess.run") as patched:
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
     assert patched.called
 
 
-def test_018_with_patch_object_among_others():
+def test_042_with_patch_object_among_others():
     with patch("os.getcwd"), patch.object(subprocess, "run"):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
 
 
-def test_019_a_patch_of_something_else(mocker):
+def test_043_a_patch_of_something_else(mocker):
     mocker.patch("os.getcwd")
     # ruleid: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 # only a patch-like call (patch, patch.object, setattr) clears: naming subprocess.run in any other call does not
-def test_020_print_of_the_target():
+def test_044_print_of_the_target():
     print("subprocess.run")
     # ruleid: test-policy.real-subprocess
     subprocess.run(arg)
 
 
-def test_021_a_spy_calls_the_real_thing(mocker):
+def test_045_a_spy_calls_the_real_thing(mocker):
     mocker.spy(subprocess, "run")
     # ruleid: test-policy.real-subprocess
     subprocess.run(arg)
 
 
-def test_022_with_a_context_that_is_not_a_patch(subtests):
+def test_046_with_a_context_that_is_not_a_patch(subtests):
     with subtests.test("subprocess.run"):
         # ruleid: test-policy.real-subprocess
         subprocess.run(arg)
 
 
 @pytest.mark.filterwarnings("subprocess.run")
-def test_023_a_decorator_that_is_not_a_patch():
+def test_047_a_decorator_that_is_not_a_patch():
     # ruleid: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 # the fixture fake_process clears the call
-def test_024_fixture_fake_process(fake_process):
+def test_048_fixture_fake_process(fake_process):
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 class TestWithFixture:
-    async def test_025_async_method_with_fake_process(self, fake_process: object):
+    async def test_049_async_method_with_fake_process(self, fake_process: object):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
 
 
 # the fixture fp clears the call
-def test_026_fixture_fp(fp):
+def test_050_fixture_fp(fp):
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 class TestWithFixture:
-    async def test_027_async_method_with_fp(self, fp: object):
+    async def test_051_async_method_with_fp(self, fp: object):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
 
 
 # usefixtures on the test or its class
 @pytest.mark.usefixtures("fake_process")
-def test_028_usefixtures():
+def test_052_usefixtures():
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
 @pytest.mark.usefixtures("fp")
 class TestUsefixtures:
-    def test_029_method_under_usefixtures(self):
+    def test_053_method_under_usefixtures(self):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
+
+
+# a test that calls fp.allow_unregistered or fp.pass_command lets real calls through: its fixtures, decorators and context managers no longer clear the call
+def test_054_fixture_fp_then_fp_allow_unregistered(fp):
+    fp.allow_unregistered()
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_055_a_patch_still_clears_after_fp_allow_unregistered(mocker):
+    mocker.patch("subprocess.run")
+    fp.allow_unregistered()
+    # ok: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_056_fixture_fp_then_fp_pass_command(fp):
+    fp.pass_command()
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_057_a_patch_still_clears_after_fp_pass_command(mocker):
+    mocker.patch("subprocess.run")
+    fp.pass_command()
+    # ok: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+# the un-clearing call counts only in its own test
+def test_058_cleared_neighbour(fake_process):
+    # ok: test-policy.real-subprocess
+    subprocess.run(arg)

@@ -133,8 +133,9 @@ SH_COMMANDS = {
                             "test_generate_writes_the_files_and_check_then_passes",
     "test-policy generate --check": "tests/unit/rules/test_semgrep_rules.py::"
                                     "test_check_shows_a_diff_of_a_hand_edit_and_writes_nothing",
-    "test-policy lint [FILE ...]": "tests/integration/test_semgrep_rules.py::"
-                                   "test_lint_rejects_a_real_sleep_and_passes_its_mocked_twin",
+    "test-policy lint [PATH ...]": "tests/integration/test_semgrep_rules.py::"
+                                   "test_lint_from_a_subdirectory_on_a_helper_directory_scans_"
+                                   "what_the_policy_selects",
     "semgrep --test rules/": "tests/integration/test_semgrep_rules.py::"
                              "test_the_generated_rule_tests_pass_under_semgrep_test",
 }

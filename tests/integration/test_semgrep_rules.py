@@ -209,3 +209,31 @@ def test_concurrent_generate_runs_with_different_policies_never_leave_a_mix(tmp_
     assert [run.wait(timeout=25) for run in runs] == [0, 0]
     in_sync = [check(parse_policy(p.read_bytes(), p.name), rules, p.name) == "" for p in policies]
     assert in_sync.count(True) == 1, "rules/ is exactly one policy's rules, not a mix"
+
+
+def lint_from(where: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    # nosemgrep: test-policy.real-subprocess (an integration test runs the real tool)
+    done = subprocess.run([sys.executable, "-m", "test_policy_engine", *argv], cwd=where,
+                          capture_output=True, text=True, env=tool_env(), check=False)
+    done.stdout = " ".join(done.stdout.split())
+    return done
+
+
+@pytest.mark.slow  # a real Semgrep run: over 5 s under load
+def test_lint_from_a_subdirectory_on_a_helper_directory_scans_what_the_policy_selects(
+        tmp_path: Path):
+    shutil.copy(ROOT / "policy.yaml", tmp_path / "policy.yaml")
+    (tmp_path / "tests" / "lib").mkdir(parents=True)
+    (tmp_path / "tests" / "lib" / "local_repos.py").write_text(
+        "import urllib.request\n\ndef fetch(url, to):\n"
+        "    urllib.request.urlretrieve(url, to)\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("import time\n\ntime.sleep(5)\n")
+    done = lint_from(tmp_path / "tests", "lint", "--policy", "../policy.yaml", "lib",
+                     "../src/app.py")
+    assert done.returncode == 1, done.stderr
+    assert "tests/lib/local_repos.py" in done.stdout
+    assert "test-policy.real-urllib" in done.stdout
+    assert "app.py" not in done.stdout
+    assert ("test-policy lint: not scanned: ../src/app.py (lint.paths selects no such file"
+            " (relative to the policy: src/app.py))") in done.stderr

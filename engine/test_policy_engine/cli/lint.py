@@ -1,7 +1,10 @@
-"""`test-policy lint [FILES]`: run Semgrep with the policy's rules, for use without pre-commit.
+"""`test-policy lint [PATH...]`: run Semgrep with the policy's rules, for use without pre-commit.
 
 The rules are rendered from the policy into a temporary directory, so `lint` never runs
-stale rules. Semgrep is not a runtime dependency (its pins clash with test environments):
+stale rules. The engine selects the files: named files and the files under named directories
+that the lint globs select, matched relative to the policy's directory whatever the working
+directory; a named path that yields no file is reported on stderr, never dropped silently.
+Semgrep is not a runtime dependency (its pins clash with test environments):
 it is looked up on PATH.
 """
 
@@ -20,6 +23,7 @@ from pathlib import Path
 from test_policy_engine.cli.files import write_atomic
 from test_policy_engine.policy.globs import first_match
 from test_policy_engine.policy.loader import load_policy
+from test_policy_engine.policy.model import Lint
 from test_policy_engine.rules.semgrep import combined_rules
 
 HELP = "scan test files with the policy's Semgrep rules (exit 1 on findings)"
@@ -30,22 +34,26 @@ INSTALL = "pip install 'test-policy-engine[semgrep]'"
 #: `paths.include: [tests/**]` should select (measured), so lint.exclude and allowed_paths
 #: would silently stop working.
 SEMGREP_ARGS = ("scan", "--quiet", "--error", "--metrics=off", "--disable-version-check")
+MISSING = "(no such file or directory)"
 TMP_PREFIX = re.compile(r"[\w.-]*test-policy-rules-\w+\.")
 SKIP_DIRS = frozenset({".git", ".hg", ".venv", "venv", ".tox", ".nox", "node_modules",
                        "__pycache__", "build", "dist", ".tools"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="*", metavar="FILE",
-                        help="files to scan (default: the files lint.paths selects)")
+    parser.add_argument("files", nargs="*", metavar="PATH",
+                        help="files or directories to scan, with the policy's lint globs "
+                        "(default: every file lint.paths selects)")
 
 
-def test_files(root: Path, globs: Iterable[str], exclude: Iterable[str]) -> list[Path]:
-    """Python files under `root` that one of the lint globs selects and none excludes, sorted."""
+def linted_files(root: Path, globs: Iterable[str], exclude: Iterable[str],
+               under: Path | None = None) -> list[Path]:
+    """Python files under `under` (default `root`) that one of the lint globs selects and none
+    excludes, the globs matched against the path relative to `root`; sorted."""
     patterns = tuple(globs)
     excluded = tuple(exclude)
     found = []
-    for directory, dirs, names in os.walk(root):
+    for directory, dirs, names in os.walk(under or root):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
         for name in names:
             if not name.endswith(".py"):
@@ -57,6 +65,50 @@ def test_files(root: Path, globs: Iterable[str], exclude: Iterable[str]) -> list
     return sorted(found)
 
 
+def why_not_scanned(root: Path, path: Path, lint: Lint) -> str | None:
+    """Why the lint globs do not select the named file `path` (absolute), or None."""
+    if not path.name.endswith(".py"):
+        return "not a Python file"
+    try:
+        rel = path.relative_to(root).as_posix()
+    except ValueError:
+        return f"outside the policy's directory {root}"
+    if first_match(lint.paths, rel) is None:
+        return f"lint.paths selects no such file (relative to the policy: {rel})"
+    excluded = first_match(lint.exclude, rel)
+    if excluded is not None:
+        return f"excluded by lint.exclude {excluded!r}"
+    return None
+
+
+def select(root: Path, named: Iterable[str], lint: Lint) -> tuple[list[Path], list[str]]:
+    """The files to scan for the PATHs named on the command line (absolute, sorted, each once)
+    and one `not scanned: PATH (why)` line per named path that yields none."""
+    files: set[Path] = set()
+    skipped: list[str] = []
+    for name in named:
+        path = Path(name).resolve()
+        if path.is_dir():
+            try:
+                path.relative_to(root)
+            except ValueError:
+                skipped.append(f"not scanned: {name} (outside the policy's directory {root})")
+                continue
+            found = linted_files(root, lint.paths, lint.exclude, under=path)
+            if not found:
+                skipped.append(f"not scanned: {name} (lint.paths selects no file in it)")
+            files.update(found)
+        elif path.is_file():
+            why = why_not_scanned(root, path, lint)
+            if why is None:
+                files.add(path)
+            else:
+                skipped.append(f"not scanned: {name} ({why})")
+        else:
+            skipped.append(f"not scanned: {name} {MISSING}")
+    return sorted(files), skipped
+
+
 def run(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     semgrep = shutil.which("semgrep")
@@ -64,12 +116,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"test-policy lint: semgrep not found on PATH; install it with: {INSTALL}",
               file=sys.stderr)
         return 2
+    root = Path(args.policy).resolve().parent
     if args.files:
-        files = list(args.files)
+        found, skipped = select(root, args.files, policy.lint)
+        for line in skipped:
+            print(f"test-policy lint: {line}", file=sys.stderr)
+        if any(line.endswith(MISSING) for line in skipped):
+            return 2
     else:
-        root = Path(args.policy).parent
-        files = [os.path.relpath(path) for path in test_files(root, policy.lint.paths,
-                                                              policy.lint.exclude)]
+        found = linted_files(root, policy.lint.paths, policy.lint.exclude)
+    # Semgrep matches each rule's `paths` against the path as given: run it from the policy's
+    # directory with root-relative paths, so the rules select what the engine selected.
+    files = [path.relative_to(root).as_posix() for path in found]
     if not files:
         print("test-policy lint: no test files to scan", file=sys.stderr)
         return 0
@@ -80,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         config = Path(tmp, "rules.yaml")
         write_atomic(config, combined_rules(policy))
         command = [semgrep, *SEMGREP_ARGS, "--config", str(config), *files]
-        done = subprocess.run(command, check=False, capture_output=True, text=True)
+        done = subprocess.run(command, check=False, capture_output=True, text=True, cwd=root)
     # Semgrep prefixes rule ids with the config's directory (tmp.test-policy-rules-x.):
     # show the ids users write in `# nosemgrep: test-policy.<id>`.
     sys.stdout.write(TMP_PREFIX.sub("", done.stdout))

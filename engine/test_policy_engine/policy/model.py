@@ -127,6 +127,19 @@ class Mocks(_Model):
         description="Decorators, or `pytestmark` markers, that intercept the call "
         "(`responses.activate`, `pytest.mark.vcr`).",
     )
+    context_managers: tuple[DottedName, ...] = Field(
+        default=(),
+        description="Context managers that intercept the call inside their `with` block, "
+        "in every form: `with X(...):`, `with X(...) as m:`, `with X:`, `async with X(...) "
+        "as m:` (`responses.RequestsMock`, `respx.mock`).",
+    )
+    unless: tuple[DottedName, ...] = Field(
+        default=(),
+        description="Calls that let real calls through (`responses.add_passthru`, "
+        "`fp.allow_unregistered`): a test that makes one, on any object with that method "
+        "name, is not cleared by this pattern's fixtures, decorators or context managers "
+        "(a patch of the call still clears it).",
+    )
 
 
 class BannedPattern(_Model):

@@ -89,7 +89,16 @@ def rule(pattern: BannedPattern, lint: Lint) -> dict[str, Any]:
     below = layers(pattern)
     if below:
         patterns.append(_not_patched([{"pattern": text} for text in patch_exclusions(below)]))
-    patterns.extend({"pattern-not-inside": text} for text in exclusions(pattern))
+    cleared = [{"pattern-not-inside": text} for text in exclusions(pattern)]
+    if pattern.cleared_by.unless and cleared:
+        # Two branches: outside a test that lets real calls through, the fixtures,
+        # decorators and context managers clear; inside one, only a patch does.
+        passing = [*patterns, {"pattern-inside": {"pattern-either": [
+            {"pattern": text} for text in unclearing(pattern)]}}]
+        patterns = [{"pattern-either": [{"patterns": [*patterns, *cleared]},
+                                        {"patterns": passing}]}]
+    else:
+        patterns.extend(cleared)
     return {
         "id": rule_id(pattern),
         "languages": ["python"],
@@ -209,13 +218,15 @@ def message(pattern: BannedPattern) -> str:
     text = f"A real {shown_calls(pattern)} in a test: {why}. Instead: {fix}."
     cleared = cleared_by_text(pattern)
     if cleared:
-        text += f" Not reported when the test {cleared}."
+        text += f" Not reported when the test {cleared}{uncleared_text(pattern)}."
     text += (f" If the real call is really needed here, add"
              f" `# nosemgrep: {rule_id(pattern)}` with the reason.")
     return text
 
 
-def cleared_by_text(pattern: BannedPattern) -> str:
+def cleared_by_text(pattern: BannedPattern, full: bool = False) -> str:
+    """What clears the pattern, in words; `full` names every item (the docs catalogue), else
+    long lists are shortened (the finding's message)."""
     mocks = pattern.cleared_by
     parts = []
     below = layers(pattern)
@@ -224,23 +235,35 @@ def cleared_by_text(pattern: BannedPattern) -> str:
     if own:
         above = any(target not in pattern.calls for target in own)
         patched.append("the call itself" + (" or its module or class" if above else "")
-                       + f" ({_or(own)})")
+                       + f" ({_or(own, full)})")
     if below:
-        patched.append(f"{_or(below)} (under every call)")
+        patched.append(f"{_or(below, full)} (under every call)")
     if patched:
         parts.append("patches " + " or ".join(patched))
     if mocks.fixtures:
-        parts.append("uses the fixture " + _or(mocks.fixtures))
+        parts.append("uses the fixture " + _or(mocks.fixtures, full))
     if mocks.decorators:
-        parts.append("is decorated with " + _or(["@" + d for d in mocks.decorators]))
+        parts.append("is decorated with " + _or(["@" + d for d in mocks.decorators], full))
+    if mocks.context_managers:
+        parts.append("runs it inside `with` " + _or(mocks.context_managers, full))
     if pattern.safe_kwargs:
-        parts.append("passes " + _or([f"{k}=" for k in pattern.safe_kwargs]))
+        parts.append("passes " + _or([f"{k}=" for k in pattern.safe_kwargs], full))
     return "; ".join(parts)
 
 
-def _or(items: Iterable[str]) -> str:
+def uncleared_text(pattern: BannedPattern) -> str:
+    """What makes a test's fixtures, decorators and context managers clear nothing."""
+    unless = pattern.cleared_by.unless
+    mocks = pattern.cleared_by
+    if not unless or not (mocks.fixtures or mocks.decorators or mocks.context_managers):
+        return ""
+    return (", unless it calls " + _or(f"{name}()" for name in unless)
+            + " (a patch still clears)")
+
+
+def _or(items: Iterable[str], full: bool = False) -> str:
     names = list(items)
-    if len(names) > 4:
+    if len(names) > 4 and not full:
         names = [*names[:3], f"{len(names) - 3} more"]
     return " or ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " or " + names[-1]
 
@@ -327,7 +350,22 @@ def exclusions(pattern: BannedPattern) -> list[str]:
             f"@{decorator}(...)\nclass $CLASS:\n  ...\n",
             f"pytestmark = <... {decorator} ...>\n...\n",
         ]
+    for manager in pattern.cleared_by.context_managers:
+        out += [f"{head} {manager}{call}{bound}:\n  ...\n"
+                for head in ("with", "async with")
+                for call in ("(...)", "")
+                for bound in ("", " as $MOCK")]
     return out
+
+
+def unclearing(pattern: BannedPattern) -> list[str]:
+    """`pattern-inside` texts: a function that makes one of the `unless` calls, by its
+    dotted name or as a method of any object (`rsps.add_passthru(...)`)."""
+    forms = [f"{name}(...)" for name in pattern.cleared_by.unless]
+    methods = sorted({name.rpartition(".")[2] for name in pattern.cleared_by.unless})
+    forms += [f"$PASSING.{method}(...)" for method in methods]
+    return [f"{head} $TEST(...):\n  ...\n  {form}\n  ...\n"
+            for head in ("def", "async def") for form in sorted(set(forms))]
 
 
 # ---------------------------------------------------------------- YAML output
@@ -455,6 +493,8 @@ def samples(pattern: BannedPattern) -> dict[str, str]:
     _target_samples(main, pattern, call, arg)
     _fixture_samples(main, pattern, call, arg)
     _decorator_samples(main, pattern, call, arg)
+    _context_manager_samples(main, pattern, call, arg)
+    _unless_samples(main, pattern, call, arg)
     out = {"": main.text()}
     out.update(_module_samples(pattern, call, arg))
     return out
@@ -657,6 +697,97 @@ def _decorator_samples(main: _Sample, pattern: BannedPattern, call: str, arg: st
         ])
 
 
+def _context_manager_samples(main: _Sample, pattern: BannedPattern, call: str,
+                             arg: str) -> None:
+    for manager in pattern.cleared_by.context_managers:
+        main.need(f"import {manager.split('.')[0]}")
+        main.add(f"inside `with {manager}` in every form the call is cleared; after the"
+                 " block and in the next test it is not", [
+            f"def {main.name(f'with {manager} called')}():",
+            f"    with {manager}():",
+            *main.ok(f"{call}({arg})", "        "),
+            "    # after the with block the mock is gone",
+            *main.ruleid(f"{call}({arg})"),
+            "",
+            "",
+            f"def {main.name(f'with {manager} as')}():",
+            f'    with open("log.txt"), {manager}() as mocked:',
+            *main.ok(f"{call}({arg})", "        "),
+            "    assert mocked",
+            "",
+            "",
+            f"def {main.name(f'with {manager} bare')}():",
+            f"    with {manager}:",
+            *main.ok(f"{call}({arg})", "        "),
+            "",
+            "",
+            f"async def {main.name(f'async with {manager}')}():",
+            f"    async with {manager}() as mocked:",
+            *main.ok(f"{call}({arg})", "        "),
+            "",
+            "",
+            f"def {main.name('unmocked neighbour')}():",
+            *main.ruleid(f"{call}({arg})"),
+        ])
+
+
+def _unless_samples(main: _Sample, pattern: BannedPattern, call: str, arg: str) -> None:
+    mocks = pattern.cleared_by
+    if not mocks.unless:
+        return
+    lines: list[str] = []
+    for passing in mocks.unless:
+        method = passing.rpartition(".")[2]
+        root = passing.split(".")[0]
+        if root not in mocks.fixtures:
+            main.need(f"import {root}")
+        for fixture in ([root] if root in mocks.fixtures else mocks.fixtures[:1]):
+            lines += [
+                f"def {main.name(f'fixture {fixture} then {passing}')}({fixture}):",
+                f"    {passing}()",
+                *main.ruleid(f"{call}({arg})"),
+                "",
+                "",
+            ]
+        for decorator in mocks.decorators[:1]:
+            main.need(f"import {decorator.split('.')[0]}")
+            lines += [
+                f"@{decorator}",
+                f"async def {main.name(f'decorator then {passing} in a branch')}(flag):",
+                "    if flag:",
+                f"        {passing}()",
+                *main.ruleid(f"{call}({arg})"),
+                "",
+                "",
+            ]
+        for manager in mocks.context_managers[:1]:
+            main.need(f"import {manager.split('.')[0]}")
+            lines += [
+                f"def {main.name(f'{manager} as mocked then mocked {method}')}():",
+                f"    with {manager}() as mocked:",
+                f"        mocked.{method}()",
+                *main.ruleid(f"{call}({arg})", "        "),
+                "",
+                "",
+            ]
+        for target in mocks.targets[:1]:
+            cleared = _plain(main, cleared_call(pattern, target))
+            lines += [
+                f"def {main.name(f'a patch still clears after {passing}')}(mocker):",
+                f'    mocker.patch("{target}")',
+                f"    {passing}()",
+                *(_known_gap(main, pattern, cleared) or main.ok(f"{cleared}({arg})")),
+                "",
+                "",
+            ]
+    if mocks.fixtures:
+        lines += ["# the un-clearing call counts only in its own test",
+                  f"def {main.name('cleared neighbour')}({mocks.fixtures[0]}):",
+                  *main.ok(f"{call}({arg})")]
+    main.add(f"a test that calls {_or(mocks.unless)} lets real calls through: its fixtures,"
+             " decorators and context managers no longer clear the call", lines)
+
+
 def _module_samples(pattern: BannedPattern, call: str, arg: str) -> dict[str, str]:
     """Module-level mocks (pytestmark, autouse fixtures) need a module of their own."""
     rid = rule_id(pattern)
@@ -738,9 +869,15 @@ def catalogue(policy: Policy) -> str:
             f"- **Why it is slow:** {pattern.why.rstrip('.')}.",
             f"- **Example:** `{call}({arg if pattern.min_seconds is not None else '...'})` "
             "in a test that mocks none of the below.",
-            f"- **Use instead:** {pattern.fix.rstrip('.')}."
-            + (f" Not reported when the test {cleared_by_text(pattern)}."
-               if cleared_by_text(pattern) else ""),
+            f"- **Use instead:** {pattern.fix.rstrip('.')}.",
+            "- **Cleared when the test:** " + (cleared_by_text(pattern, full=True) or "nothing clears it")
+            + ".",
+            "- **Un-cleared by:** "
+            + (", ".join(f"`{name}(...)`" for name in pattern.cleared_by.unless)
+               + " (or that method on any object) in the same test: its fixtures, decorators"
+               " and context managers then clear nothing; a patch still does"
+               if pattern.cleared_by.unless else "nothing")
+            + ".",
             "",
         ]
     return "\n".join(lines)

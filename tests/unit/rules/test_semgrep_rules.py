@@ -12,6 +12,7 @@ import yaml
 
 from test_policy_engine.cli.main import main
 from test_policy_engine.cli.generate import MANIFEST, check, write_rules
+from test_policy_engine.policy.errors import UserError
 from test_policy_engine.policy.loader import load_policy, parse_policy
 from test_policy_engine.rules.semgrep import (
     MARK,
@@ -350,3 +351,80 @@ def leaves_under_guard(formula: Any, guarded: bool = False) -> list[str]:
         for item in formula:
             found += leaves_under_guard(item, guarded)
     return found
+
+
+PROCESS_FAMILY = {"subprocess.run", "subprocess.Popen", "subprocess.call", "subprocess.check_call",
+                  "subprocess.check_output", "os.system", "os.popen",
+                  "asyncio.create_subprocess_exec", "asyncio.create_subprocess_shell"}
+
+
+def test_the_shipped_policy_bans_every_way_to_spawn_a_process_and_fp_clears_each():
+    (pattern,) = [p for p in load_policy(POLICY).banned if p.id == "real-subprocess"]
+    assert set(pattern.calls) == PROCESS_FAMILY
+    assert {"fp", "fake_process"} <= set(pattern.cleared_by.fixtures)
+    for call in PROCESS_FAMILY:
+        assert call in targets_clearing(pattern, call)
+
+
+CONTEXT_POLICY = b"""
+version: 1
+categories: {unit: {limit: 1, default: true}}
+banned:
+  - id: net
+    calls: [net.get]
+    why: "network"
+    fix: "mock it"
+    cleared_by:
+      targets: [net.get]
+      fixtures: [fake_net]
+      context_managers: [netmock.Router]
+      unless: [fake_net.passthrough]
+"""
+
+
+def test_a_context_manager_clears_in_every_with_form_sync_and_async():
+    (pattern,) = parse_policy(CONTEXT_POLICY, "policy.yaml").banned
+    text = render_rules(parse_policy(CONTEXT_POLICY, "policy.yaml"))["net.yaml"]
+    for form in ("with netmock.Router(...):", "with netmock.Router(...) as $MOCK:",
+                 "with netmock.Router:", "async with netmock.Router(...) as $MOCK:"):
+        assert form in text
+    assert pattern.cleared_by.context_managers == ("netmock.Router",)
+
+
+def test_an_unless_call_sends_the_test_down_a_branch_only_a_patch_clears():
+    files = render_rules(parse_policy(CONTEXT_POLICY, "policy.yaml"))
+    (rule,) = yaml.safe_load(files["net.yaml"])["rules"]
+    (either,) = rule["patterns"]
+    cleared, passing = either["pattern-either"]
+    assert "fake_net" in yaml.safe_dump(cleared) and "netmock.Router" in yaml.safe_dump(cleared)
+    passing_text = yaml.safe_dump(passing)
+    assert "fake_net" not in passing_text.replace("fake_net.passthrough", "")
+    assert "$PASSING.passthrough(...)" in passing_text
+    assert "net.get" in passing_text  # the patch of the call itself still clears
+    assert "# ruleid: test-policy.net" in files["net.py"].split("lets real calls through")[1]
+
+
+def test_without_unless_calls_the_rule_has_a_single_branch():
+    text = CONTEXT_POLICY.replace(b"      unless: [fake_net.passthrough]\n", b"")
+    (rule,) = yaml.safe_load(render_rules(parse_policy(text, "p.yaml"))["net.yaml"])["rules"]
+    assert "$PASSING" not in yaml.safe_dump(rule)
+    assert len(rule["patterns"]) > 1
+
+
+def test_the_catalogue_and_the_message_say_what_clears_and_what_un_clears():
+    policy = parse_policy(CONTEXT_POLICY, "policy.yaml")
+    entry = catalogue(policy)
+    assert "- **Cleared when the test:** patches the call itself (net.get); uses the fixture" \
+        " fake_net; runs it inside `with` netmock.Router." in entry
+    assert "- **Un-cleared by:** `fake_net.passthrough(...)`" in entry
+    message = yaml.safe_load(render_rules(policy)["net.yaml"])["rules"][0]["message"]
+    assert "unless it calls fake_net.passthrough() (a patch still clears)" in message
+
+
+@pytest.mark.parametrize("field", [b"context_managers: [netmock.Router]",
+                                   b"unless: [fake_net.passthrough]"])
+def test_a_context_manager_or_unless_that_is_not_a_dotted_name_is_refused(field: bytes):
+    name = field.split(b":")[0]
+    bad = CONTEXT_POLICY.replace(field, name + b": ['not a name']")
+    with pytest.raises(UserError, match=f"{name.decode()}.*dotted name"):
+        parse_policy(bad, "policy.yaml")
