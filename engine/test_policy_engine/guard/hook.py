@@ -49,12 +49,14 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     rules = _rules
     if rules is None or event not in EVENTS:
         return
+    __tracebackhide__ = True
     found = judge(rules, event, args)
     if found is not None:
         _forbidden(rules, found[0], found[1])
 
 
 def _forbidden(rules: Rules, kind: str, call: str) -> None:
+    __tracebackhide__ = True
     message = report(rules, kind, call, call_site(sys._getframe(2)))
     _violations.append(Violation(kind, message))
     if rules.strict:

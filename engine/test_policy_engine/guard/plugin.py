@@ -64,11 +64,7 @@ class GuardPlugin:
                 break
         if category is None or category not in self.rules:
             return None
-        allowed, unknown = allowed_by_marks([m.args for m in item.iter_markers(ALLOW_MARKER)])
-        if unknown:
-            raise pytest.UsageError(
-                f"{item.nodeid}: @pytest.mark.{ALLOW_MARKER}: unknown kind "
-                f"(got {unknown[0]!r}); hint: use one of {', '.join(KINDS)}")
+        allowed, _ = allowed_by_marks([m.args for m in item.iter_markers(ALLOW_MARKER)])
         key = (category, tuple(sorted(set(allowed))))
         if key not in self.cache:
             self.cache[key] = self.rules[category].without(allowed)
@@ -88,7 +84,12 @@ class GuardPlugin:
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
-        return (yield from self._guarded(item))
+        result = yield from self._guarded(item)
+        _, unknown = allowed_by_marks([m.args for m in item.iter_markers(ALLOW_MARKER)])
+        if unknown:
+            pytest.fail(f"@pytest.mark.{ALLOW_MARKER}: unknown kind (got {unknown[0]!r}); "
+                        f"hint: use one of {', '.join(KINDS)}", pytrace=False)
+        return result
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -128,11 +129,12 @@ class GuardPlugin:
         if rules is None or not rules.strict:
             return report
         first = seen[0].message
-        if report.passed:
-            # The code under test caught the GuardViolation: fail all the same.
+        if report.passed or (call.excinfo is not None
+                             and isinstance(call.excinfo.value, GuardViolation)):
+            # One line, also where the code under test caught the GuardViolation.
             report.outcome = "failed"
             report.longrepr = first
-        elif call.excinfo is not None and not isinstance(call.excinfo.value, GuardViolation):
+        elif report.failed:  # failed for a reason of its own: keep it, and say this too
             report.sections.append(("test policy guard", first))
         item.stash[_SEEN] = []  # reported once, in the phase it happened
         return report
