@@ -291,3 +291,29 @@ def test_an_unknown_kind_in_the_allow_marker_fails_the_test_saying_so(pytester):
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["@pytest.mark.allow: unknown kind (got 'netwrok'); "
                                  "hint: use one of network, subprocess, sleep"])
+
+
+@pytest.mark.slow  # starts two pytest-xdist workers
+def test_a_violation_on_an_xdist_worker_reaches_the_report_and_the_junit_file(pytester):
+    project(pytester)
+    pytester.makepyfile(**{"tests/unit/test_workers": """
+        from app import client
+
+        def test_spawns():
+            client.run()
+
+        def test_swallows():
+            client.fetch_quietly()
+    """})
+    result = pytester.runpytest_subprocess("-n", "2", "--junit-xml=out.xml", timeout=OUTER)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines_random([
+        "unit tests may not start processes: subprocess.Popen([[]'true']) from "
+        "app/client.py:20 in run() *",
+        "unit tests may not open network connections: socket.getaddrinfo('192.0.2.1', 8080) "
+        "from app/client.py:9 in fetch() *",
+        "unit: tests that did what the category forbids: network 1, subprocess 1",
+    ])
+    cases = {case.get("name"): case_properties(case) for case in
+             junit_cases(pytester.path / "out.xml")}
+    assert "test_policy.guard.network" in cases["test_swallows"]
