@@ -11,7 +11,6 @@ replaced by a mock when the guard starts is left alone.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import sysconfig
@@ -37,7 +36,9 @@ _violations: list[Violation] = []  # what the running test did, in order
 _root = ""  # call sites under this directory are shown relative to it
 _installed = False
 _real_sleep = time.sleep
-_real_async_sleep = asyncio.sleep
+_real_async_sleep: Callable[..., Coroutine[Any, Any, Any]] | None = None  # once asyncio is
+#: From Python 3.13 `time.sleep` is an audit event: seen whatever the import form.
+_SLEEP_AUDITED = sys.version_info >= (3, 13)
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _LIBRARY = tuple(
     os.path.abspath(p) + os.sep
@@ -50,6 +51,10 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     if rules is None or event not in EVENTS:
         return
     __tracebackhide__ = True
+    if event == "time.sleep":
+        if args and sleep_forbidden(rules, args[0]):
+            _forbidden(rules, SLEEP, f"time.sleep({args[0]!r})")
+        return
     found = judge(rules, event, args)
     if found is not None:
         _forbidden(rules, found[0], found[1])
@@ -93,6 +98,7 @@ def _async_sleep(delay: float, result: Any = None) -> Coroutine[Any, Any, Any]:
     rules = _rules
     if rules is not None and sleep_forbidden(rules, delay):
         _forbidden(rules, SLEEP, f"asyncio.sleep({delay!r})")
+    assert _real_async_sleep is not None  # patched in only once it is known
     return _real_async_sleep(delay, result)
 
 
@@ -108,16 +114,22 @@ def install(root: str) -> None:
 def start(rules: Rules) -> Callable[[], list[Violation]]:
     """Guard what runs from now on by `rules`; returns the function that stops the guard
     and returns what it saw."""
-    global _rules
+    global _rules, _real_async_sleep
     _violations.clear()
     patched: list[tuple[Any, str, Any]] = []
     if SLEEP in rules.kinds:
-        if time.sleep is _real_sleep:
+        if time.sleep is _real_sleep and not _SLEEP_AUDITED:
             time.sleep = _sleep  # type: ignore[assignment]
             patched.append((time, "sleep", _real_sleep))
-        if asyncio.sleep is _real_async_sleep:
-            asyncio.sleep = _async_sleep
-            patched.append((asyncio, "sleep", _real_async_sleep))
+        # asyncio is not imported for this (13 ms in every pytest process): code that
+        # has not imported it by the time the test starts cannot call asyncio.sleep.
+        asyncio = sys.modules.get("asyncio")
+        if asyncio is not None:
+            if _real_async_sleep is None:
+                _real_async_sleep = getattr(asyncio, "sleep")  # noqa: B009
+            if getattr(asyncio, "sleep") is _real_async_sleep:  # noqa: B009
+                setattr(asyncio, "sleep", _async_sleep)  # noqa: B010
+                patched.append((asyncio, "sleep", _real_async_sleep))
     _rules = rules
 
     def stop() -> list[Violation]:

@@ -41,8 +41,8 @@ NETWORK_EVENTS = {
     "socket.gethostbyname": (0, False),
     "socket.gethostbyaddr": (0, False),
 }
-#: Every event the audit hook has to look at.
-EVENTS = PROCESS_EVENTS | frozenset(NETWORK_EVENTS)
+#: Every event the audit hook has to look at (`time.sleep`: Python 3.13 and later).
+EVENTS = PROCESS_EVENTS | frozenset(NETWORK_EVENTS) | {"time.sleep"}
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost",
                              "ip6-loopback"})
