@@ -84,6 +84,7 @@ class _Category:
     default: bool = False
     paths: tuple[str, ...] = ()
     markers: tuple[str, ...] = ()
+    forbid: bool = False  # the runtime guard forbids network, processes and real sleeps
 
     def render(self) -> str:
         lines = [f"  {self.name}:", f"    limit: {self.limit}"]
@@ -94,6 +95,16 @@ class _Category:
         if self.markers:
             lines.append(f"    markers: [{', '.join(self.markers)}]")
         lines.append(f"    description: {json.dumps(self.description)}")
+        if self.forbid:
+            lines += [
+                "    # Runtime guard: a test here that reaches another host, starts a process",
+                "    # or really sleeps fails, naming the call. `mode: warn` to start softly.",
+                "    forbid:",
+                "      mode: strict",
+                "      network: true",
+                "      subprocess: true",
+                "      sleep: true",
+            ]
         return "\n".join(lines)
 
 
@@ -109,7 +120,8 @@ def _globs(directories: Iterable[str]) -> tuple[str, ...]:
 def categories(layout: Layout) -> list[_Category]:
     unit_paths = _globs(layout.roots) if layout.flat else _globs(layout.unit)
     found = [
-        _Category("unit", 1, "fast, isolated tests (1 s)", default=True, paths=unit_paths),
+        _Category("unit", 1, "fast, isolated tests (1 s)", default=True, paths=unit_paths,
+                  forbid=True),
         _Category("integration", 5, "tests that cross a process or component boundary (5 s)",
                   paths=_globs(layout.integration), markers=("integration",)),
     ]

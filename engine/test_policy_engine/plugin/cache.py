@@ -30,10 +30,23 @@ if TYPE_CHECKING:
 #: The `config.cache` key of the stored copy ("v/" + key under the cache directory).
 CACHE_KEY = "test_policy/policy"
 #: Bumped whenever the stored shape changes.
-FORMAT = 1
+FORMAT = 2
 #: The modules that decide whether a policy is valid and what the plain copy holds.
 _SOURCES = ("policy/model.py", "policy/checks.py", "policy/loader.py", "policy/globs.py",
             "plugin/cache.py")
+
+
+@dataclass(frozen=True)
+class PluginForbid:
+    """A category's `forbid:` (the runtime guard), as plain data."""
+
+    mode: str  # off | warn | strict
+    network: bool
+    loopback: bool
+    allow_hosts: tuple[str, ...]
+    subprocess: bool
+    sleep: bool
+    sleep_over: float
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,7 @@ class PluginCategory:
     paths: tuple[str, ...]
     markers: tuple[str, ...]
     description: str
+    forbid: PluginForbid | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +83,11 @@ def from_policy(policy: Policy) -> PluginPolicy:
         warn_ratio=policy.warn_ratio,
         categories={
             name: PluginCategory(c.limit, c.default, tuple(c.paths), tuple(c.markers),
-                                 c.description)
+                                 c.description,
+                                 None if c.forbid is None else PluginForbid(
+                                     c.forbid.mode, c.forbid.network, c.forbid.loopback,
+                                     tuple(c.forbid.allow_hosts), c.forbid.subprocess,
+                                     c.forbid.sleep, c.forbid.sleep_over))
             for name, c in policy.categories.items()
         },
         parallel=PluginParallel(
@@ -105,11 +123,11 @@ def from_json(value: object) -> PluginPolicy:
     data = _dict(value, {"timeout_method", "warn_ratio", "categories", "parallel"})
     categories: dict[str, PluginCategory] = {}
     for name, raw in _pairs(data["categories"]):
-        cat = _dict(raw, {"limit", "default", "paths", "markers", "description"})
+        cat = _dict(raw, {"limit", "default", "paths", "markers", "description", "forbid"})
         categories[checks.check_category_name(name)] = PluginCategory(
             checks.check_seconds(_number(cat["limit"])), _bool(cat["default"]),
             _globs(cat["paths"]), tuple(map(checks.check_marker, _strings(cat["markers"]))),
-            _str(cat["description"]))
+            _str(cat["description"]), _forbid(cat["forbid"]))
     par = _dict(data["parallel"], {"enabled", "workers", "dist", "groups"})
     raw = par["workers"]
     if isinstance(raw, bool) or not isinstance(raw, (int, str)):
@@ -135,6 +153,17 @@ def from_json(value: object) -> PluginPolicy:
             groups={name: _globs(globs) for name, globs in _pairs(par["groups"])},
         ),
     )
+
+
+def _forbid(value: object) -> PluginForbid | None:
+    if value is None:
+        return None
+    f = _dict(value, {"mode", "network", "loopback", "allow_hosts", "subprocess", "sleep",
+                      "sleep_over"})
+    return PluginForbid(
+        _choice(f["mode"], ("off", "warn", "strict")), _bool(f["network"]),
+        _bool(f["loopback"]), _strings(f["allow_hosts"]), _bool(f["subprocess"]),
+        _bool(f["sleep"]), _number(f["sleep_over"]))
 
 
 def _pairs(value: object) -> list[tuple[str, object]]:

@@ -114,6 +114,12 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.loadgroup = True
     if workerinput is None:
         config.pluginmanager.register(active.summary_hooks(), "test_policy_summary")
+    from test_policy_engine.guard.plugin import make_plugin  # the runtime guard (`forbid:`)
+
+    guard = make_plugin(active.policy, active.found.shown_as, config.rootpath,
+                        worker=workerinput is not None)
+    if guard is not None:
+        config.pluginmanager.register(guard, "test_policy_guard")
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -8,6 +8,8 @@ path of the field at fault so the loader can point at its line.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -54,6 +56,64 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+HOSTNAME = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9_][A-Za-z0-9_-]{0,62}(\.[A-Za-z0-9_-]{1,63})*\.?\Z")
+
+
+def _check_host(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        if not HOSTNAME.match(value):
+            raise ValueError(
+                "must be a host name ('db.local'), an IP address ('10.0.0.5') "
+                "or a network ('10.0.0.0/8')"
+            ) from None
+    return value
+
+
+Host = Annotated[str, AfterValidator(_check_host)]
+
+
+class Forbid(_Model):
+    """What a category's tests may not do at run time (the runtime guard)."""
+
+    mode: Literal["off", "warn", "strict"] = Field(
+        default="strict",
+        description="`strict` fails a test that does a forbidden thing; `warn` lets it "
+        "pass with a warning; `off` guards nothing.",
+    )
+    network: bool = Field(
+        default=False,
+        description="Forbid network connections and name look-ups (`socket.connect`, "
+        "`socket.getaddrinfo`, ...) to hosts other than the allowed ones. "
+        "AF_UNIX sockets and `socket.socketpair` are always allowed.",
+    )
+    loopback: bool = Field(
+        default=True,
+        description="With `network`: connections to loopback (`127.0.0.0/8`, `::1`, "
+        "`localhost`) stay allowed.",
+    )
+    allow_hosts: tuple[Host, ...] = Field(
+        default=(),
+        description="With `network`: more allowed hosts: names (matched exactly, case "
+        "insensitive), IP addresses or networks (`10.0.0.0/8`).",
+    )
+    subprocess: bool = Field(
+        default=False,
+        description="Forbid starting processes (`subprocess.*`, `os.system`, `os.exec*`, "
+        "`os.posix_spawn*`, `os.fork`, `asyncio.create_subprocess_*`, `multiprocessing`).",
+    )
+    sleep: bool = Field(
+        default=False,
+        description="Forbid real `time.sleep` and `asyncio.sleep` longer than `sleep_over`.",
+    )
+    sleep_over: Annotated[float, Field(ge=0, allow_inf_nan=False)] = Field(
+        default=0.01,
+        description="With `sleep`: sleeps up to this many seconds are allowed "
+        "(`asyncio.sleep(0)` yields to the event loop).",
+    )
+
+
 class Category(_Model):
     """A test category and its time limit."""
 
@@ -80,6 +140,11 @@ class Category(_Model):
         "They are registered for `--strict-markers`.",
     )
     description: str = Field(default="", description="One line shown by `pytest --markers`.")
+    forbid: Forbid | None = Field(
+        default=None,
+        description="What this category's tests may not do at run time (network, "
+        "processes, real sleeps). Without it the category guards nothing.",
+    )
 
     @property
     def threshold(self) -> float:

@@ -75,7 +75,7 @@ CASES = [
     pytest.param(
         VALID.replace("markers: [slow]", "markers: [slow], colour: red"),
         "policy.yaml:4:38: categories.slow.colour: unknown key (got 'colour'); "
-        "hint: known keys: audit_limit, default, description, limit, markers, paths",
+        "hint: known keys: audit_limit, default, description, forbid, limit, markers, paths",
         id="unknown-key-far-from-any",
     ),
     pytest.param(
