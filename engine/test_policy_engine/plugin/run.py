@@ -200,8 +200,8 @@ def activate(config: pytest.Config, found: Found, cache_dir: Path | None = None)
                             "'thread' timeout method can hang the run (pytest-xdist #1371)")
     dist = str(choice.dist if choice.parallel else config.getoption("dist", "no"))
     if dist == "loadgroup" and grouping_ignored(pytest.__version__, _xdist_version()):
-        choice = Choice(choice.workers, choice.dist, choice.note + "; warning: this pytest "
-                        "and pytest-xdist ignore xdist_group (pytest-xdist #1386)")
+        choice = Choice(choice.workers, choice.dist, choice.note + "; xdist_group kept by "
+                        "test-policy's scheduler (pytest-xdist #1386)")
     cli_timeout = config.getoption("timeout", None)
     return Active(
         found=found,
