@@ -135,7 +135,8 @@ def test_worker_group_maps_name_groups_as_pytest_xdist_does(pytester):
 
         def test_free(): pass
     """)
-    items, _ = pytester.inline_genitems("-p", "no:xdist", "-W", "ignore::pytest.PytestUnknownMarkWarning")
+    items, _ = pytester.inline_genitems("-p", "no:xdist",
+                                        "-W", "ignore::pytest.PytestUnknownMarkWarning")
     from test_policy_engine.plugin.scheduling import group_map
 
     assert group_map(items) == {"test_x.py::TestC::test_two": "a_b",
