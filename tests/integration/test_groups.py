@@ -142,3 +142,55 @@ def test_worker_group_maps_name_groups_as_pytest_xdist_does(pytester):
     assert group_map(items) == {"test_x.py::TestC::test_two": "a_b",
                                 "test_x.py::test_unnamed": "default"}
     json.dumps(group_map(items))
+
+
+FIVE = """
+    def test_a(): pass
+    def test_b(): pass
+    def test_c(): pass
+    def test_d(): pass
+    def test_e(): pass
+"""
+
+
+@pytest.mark.slow
+def test_a_quick_selection_runs_serially_once_its_time_is_recorded(pytester):
+    write_policy(pytester, parallel=PARALLEL)
+    pytester.makepyfile(**{"tests/unit/test_five": FIVE})
+    first = pytester.runpytest_subprocess("-v", timeout=OUTER)
+    second = pytester.runpytest_subprocess("-v", timeout=OUTER)
+    first.assert_outcomes(passed=5)
+    second.assert_outcomes(passed=5)
+    first.stdout.fnmatch_lines(["*parallel: 2 workers (from the policy)*"])
+    second.stdout.fnmatch_lines(["*parallel: serial: the last run of this selection took "
+                                 "0.? s in 5 tests; 2 workers would save less than their "
+                                 "start-up (~2 s)"])
+    assert "gw0" not in second.stdout.str()
+
+
+ORDERED = """
+    import os, pathlib, pytest
+
+    @pytest.mark.parametrize("n", range(6))
+    def test_t(n):
+        path = pathlib.Path(os.environ["OUT"]) / os.environ["PYTEST_XDIST_WORKER"]
+        with path.open("a") as log:
+            log.write(f"{n}\\n")
+"""
+
+
+@pytest.mark.slow
+def test_with_a_durations_file_the_longest_recorded_tests_start_first(pytester):
+    write_policy(pytester, parallel=PARALLEL)
+    pytester.makepyfile(**{"tests/unit/test_o": ORDERED})
+    durations = {f"tests/unit/test_o.py::test_t[{n}]": 0.01 for n in range(6)}
+    durations["tests/unit/test_o.py::test_t[5]"] = 3.0
+    durations["tests/unit/test_o.py::test_t[4]"] = 2.0
+    pytester.path.joinpath(".test_durations").write_text(json.dumps(durations))
+    out = pytester.mkdir("out")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OUT", str(out))
+        result = pytester.runpytest_subprocess(timeout=OUTER)
+    result.assert_outcomes(passed=6)
+    firsts = {p.read_text().split()[0] for p in out.iterdir()}
+    assert firsts == {"5", "4"}

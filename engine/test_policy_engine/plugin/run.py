@@ -188,6 +188,7 @@ def activate(config: pytest.Config, found: Found, cache_dir: Path | None = None)
         debugging=bool(config.getoption("usepdb", False) or config.getoption("trace", False)),
         collect_only=bool(config.getoption("collectonly", False)),
         worker=hasattr(config, "workerinput"),
+        previous=_previous(config, cache_dir),
     )
     choice = decide(policy.parallel, method, request)
     if choice.parallel:
@@ -241,6 +242,13 @@ def _load(found: Found,
         raise pytest.UsageError(f"test policy ({found.source}):\n{exc}") from None
     plain = from_policy(policy)
     return plain, False, None if key is None else entry(key, plain)
+
+
+def _previous(config: pytest.Config, cache_dir: Path | None) -> tuple[int, float] | None:
+    from test_policy_engine.plugin.history import previous_run
+
+    found = previous_run(cache_dir, config.invocation_params.args)
+    return None if found is None else (found.tests, found.seconds)
 
 
 def _xdist_version() -> str:

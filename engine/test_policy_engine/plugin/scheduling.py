@@ -83,18 +83,44 @@ class WorkerGroups:
         write_map(self.directory, self.worker, group_map(session.items))
 
 
-def make_scheduler(config: pytest.Config, log: Any, directory: Path) -> Any:
-    """A `LoadGroupScheduling` whose groups come from the workers' maps."""
+def longest_first(units: Mapping[str, Mapping[str, bool]],
+                  durations: Mapping[str, float]) -> list[str]:
+    """The work units, longest (summed recorded durations) first; a test without a record
+    counts as the mean of those with one; ties keep collection order."""
+    known = [d for d in durations.values() if d >= 0]
+    unknown = sum(known) / len(known) if known else 0.0
+
+    def weight(unit: str) -> float:
+        return sum(durations.get(nodeid, unknown) for nodeid in units[unit])
+
+    return sorted(units, key=lambda unit: -weight(unit))
+
+
+def make_scheduler(config: pytest.Config, log: Any, directory: Path | None,
+                   durations: Mapping[str, float]) -> Any:
+    """A `LoadGroupScheduling` whose groups come from the workers' maps (`directory`),
+    handing out the longest work units first when `durations` are known."""
     from xdist.scheduler import LoadGroupScheduling  # type: ignore[import-untyped]
 
     class GroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
         groups: dict[str, str] | None = None
+        ordered = False
 
         def _split_scope(self, nodeid: str) -> str:
             if self.groups is None:
                 # first called from schedule(), once every worker has collected
-                self.groups = read_maps(directory)
+                self.groups = read_maps(directory) if directory is not None else {}
             return split_scope(nodeid, self.groups)
+
+        def _assign_work_unit(self, node: Any) -> None:
+            if not self.ordered and durations:
+                # before the first unit goes out: the queue is complete
+                self.ordered = True
+                order = longest_first(self.workqueue, durations)
+                units = {unit: self.workqueue[unit] for unit in order}
+                self.workqueue.clear()
+                self.workqueue.update(units)
+            super()._assign_work_unit(node)
 
     return GroupScheduling(config, log)
 
@@ -116,6 +142,9 @@ def configure(config: pytest.Config, workerinput: Mapping[str, Any] | None) -> N
             plugin = WorkerGroups(Path(directory), str(workerinput.get("workerid", "gw")))
             config.pluginmanager.register(plugin, "test_policy_worker_groups")
         return
+    from test_policy_engine.plugin.history import Recorder
+
+    config.pluginmanager.register(Recorder(config), "test_policy_history")
     if config.getoption("dist", "no") != "loadgroup" or not _local_workers(config):
         return
     import shutil
@@ -132,5 +161,14 @@ def configure_node(node: Any) -> None:
 
 
 def scheduler(config: pytest.Config, log: Any) -> Any:
+    """Ours for loadgroup (groups kept, longest first) and for load with durations."""
+    from test_policy_engine.plugin.history import load_durations
+
+    dist = config.getoption("dist", "no")
     directory = config.stash.get(GROUPS_DIR, None)
-    return None if directory is None else make_scheduler(config, log, directory)
+    if dist not in ("load", "loadgroup") or (dist == "loadgroup" and directory is None):
+        return None
+    durations = load_durations(config.rootpath, getattr(config, "cache", None))
+    if dist == "load" and not durations:
+        return None
+    return make_scheduler(config, log, directory, durations)
