@@ -27,6 +27,8 @@ import pytest
 
 #: Key in pytest-xdist's `workerinput`: the directory the workers write their maps to.
 GROUPS_DIR_KEY = "test_policy_groups_dir"
+#: Tests kept queued on each worker (pytest-xdist's loadscope keeps about 2).
+PENDING = 4
 
 
 def group_of(item: pytest.Item) -> str | None:
@@ -121,6 +123,14 @@ def make_scheduler(config: pytest.Config, log: Any, directory: Path | None,
                 self.workqueue.clear()
                 self.workqueue.update(units)
             super()._assign_work_unit(node)
+
+        def _reschedule(self, node: Any) -> None:
+            # xdist tops a worker up with one unit when <= 2 tests are pending; with
+            # one-test units that is a round trip per test: keep PENDING queued instead.
+            super()._reschedule(node)
+            while (self.workqueue and not node.shutting_down
+                   and self._pending_of(self.assigned_work[node]) < PENDING):
+                self._assign_work_unit(node)
 
     return GroupScheduling(config, log)
 
