@@ -6,7 +6,7 @@
 small: a 5-test selection (`-k TestAssoc`) of a 200-test project, run as a user does
   (twice: the first run records its time) with the policy's parallel default, against
   `-n 0`; the bar is the second run's ratio <= 1.1.
-skew: 200 sleep-based tests, 10 ms to 3 s (a few long ones, collected last), on 2
+skew: 200 sleep-based tests, 10 ms to 3 s (3 long ones, collected last), on 2
   workers with and without a `.test_durations` file; wall time against the ideal
   (summed sleeps / 2, or the longest test if larger).
 """
@@ -47,10 +47,11 @@ def test_other(n):
 
 
 def skew_durations() -> dict[str, float]:
-    """190 short tests (10-48 ms) then 10 long ones (1-3 s)."""
-    durations = {f"test_skew.py::test_short[{n}]": 0.01 + 0.002 * (n % 20) for n in range(190)}
-    for n in range(10):
-        durations[f"test_skew.py::test_long[{n}]"] = 1.0 + 0.2 * n + (0.2 if n == 9 else 0)
+    """197 short tests (10-100 ms), then 3 long ones (2, 2.5, 3 s), collected last."""
+    durations = {f"test_skew.py::test_short[{n}]": 0.01 + 0.09 * (n % 10) / 9
+                 for n in range(197)}
+    for n, seconds in enumerate((2.0, 2.5, 3.0)):
+        durations[f"test_skew.py::test_long[{n}]"] = seconds
     return durations
 
 
@@ -60,11 +61,11 @@ import pytest
 
 SLEEPS = json.loads(pathlib.Path(__file__).with_name("sleeps.json").read_text())
 
-@pytest.mark.parametrize("n", range(190))
+@pytest.mark.parametrize("n", range(197))
 def test_short(n):
     time.sleep(SLEEPS[f"test_skew.py::test_short[{n}]"])
 
-@pytest.mark.parametrize("n", range(10))
+@pytest.mark.parametrize("n", range(3))
 def test_long(n):
     time.sleep(SLEEPS[f"test_skew.py::test_long[{n}]"])
 """
@@ -119,11 +120,20 @@ def skew(repeat: int) -> None:
                     (root / ".test_durations").write_text(json.dumps(durations))
                 wall, _ = run(root, "-p", "no:cacheprovider")
                 results[mode].append(wall)
+    startups = []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            (root / "policy.yaml").write_text(POLICY)
+            (root / "test_two.py").write_text("def test_a(): pass\ndef test_b(): pass\n")
+            startups.append(run(root, "-p", "no:cacheprovider")[0])
+    startup = statistics.median(startups)
     print(f"200 tests, {sum(durations.values()):.1f} s of sleeps, 2 workers; "
-          f"ideal {ideal:.2f} s (worker start-up not included)")
+          f"ideal {ideal:.2f} s; a 2-test run on 2 workers (start-up) takes {startup:.2f} s")
     for mode in ("without", "with"):
         wall = statistics.median(results[mode])
-        print(f"  {mode:7} .test_durations: median wall {wall:.2f} s = {wall / ideal:.2f}x ideal")
+        print(f"  {mode:7} .test_durations: median wall {wall:.2f} s = {wall / ideal:.2f}x "
+              f"ideal; less start-up {wall - startup:.2f} s = {(wall - startup) / ideal:.2f}x")
 
 
 def main() -> None:
