@@ -4,11 +4,9 @@ time limit (`timeout=`), so a hang fails the test instead of stalling the suite.
 import os
 import subprocess
 import sys
-from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from test_policy_engine.plugin.parallel import grouping_ignored
 
 from tests.integration.policy_project import (
     PARALLEL,
@@ -181,12 +179,6 @@ def test_under_xdist_every_testcase_has_its_properties_and_a_clean_name(pytester
 
 
 @XDIST_RUN
-@pytest.mark.xfail(
-    grouping_ignored(pytest.__version__, version("pytest-xdist")),
-    reason="pytest 9.2 + pytest-xdist 3.8 ignore xdist_group (pytest-xdist #1386); "
-    "strict: this starts failing once a fixed pytest-xdist is installed",
-    strict=True,
-)
 def test_tests_of_a_policy_group_share_one_worker(pytester):
     _, out = run_grouped(pytester)
     assert len({(out / f"db-{n}").read_text() for n in range(4)}) == 1

@@ -121,6 +121,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if guard is not None:
         config.pluginmanager.register(guard, "test_policy_guard")
 
+    from test_policy_engine.plugin import scheduling
+
+    scheduling.configure(config, workerinput)
+
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
@@ -128,6 +132,20 @@ def pytest_configure_node(node: Any) -> None:
     active = node.config.stash.get(ACTIVE, None)
     if active is not None and active.choice.parallel:
         node.workerinput[WORKER_DIST_KEY] = active.choice.dist
+    if active is not None:
+        from test_policy_engine.plugin import scheduling
+
+        scheduling.configure_node(node)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist (controller): loadgroup that keeps groups on any pytest (#1386)."""
+    if config.stash.get(ACTIVE, None) is None:
+        return None
+    from test_policy_engine.plugin import scheduling
+
+    return scheduling.scheduler(config, log)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -19,6 +19,9 @@ from typing import Protocol
 SERIAL_ENV = "TEST_POLICY_SERIAL"
 #: pytest-xdist's own override of the `auto` worker count; honoured for `workers: auto`.
 XDIST_AUTO_ENV = "PYTEST_XDIST_AUTO_NUM_WORKERS"
+#: What starting the workers costs a run (seconds, measured: 1-3 s on 2 shared CPUs);
+#: a run goes parallel only when the previous run's time saved exceeds it.
+STARTUP_SECONDS = 2.0
 #: Dist modes that pin tests to workers; with `thread` timeouts they can hang (xdist #1371).
 GROUPING_DISTS = frozenset({"loadgroup", "loadscope", "loadfile"})
 
@@ -151,6 +154,8 @@ class Request:
     collect_only: bool = False
     worker: bool = False  # this process is a pytest-xdist worker
     environ: Mapping[str, str] | None = None
+    #: (tests, summed seconds) of the last complete run of this selection, if recorded
+    previous: tuple[int, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -225,8 +230,27 @@ def decide(
             return Choice(0, None, f"serial: {how}")
     else:
         workers, how = int(parallel.workers), "from the policy"
+    paid = pays(request.previous, workers)
+    if paid is not None:
+        return Choice(0, None, f"serial: {paid}")
     dist, changed = safe_dist(parallel.dist, method)
     note = f"{workers} workers ({how}), --dist {dist}"
+    if request.previous is not None:
+        tests, seconds = request.previous
+        note += f"; the last run of this selection took {seconds:.1f} s in {tests} tests"
     if changed:
         note += f"; {changed}"
     return Choice(workers, dist, note)
+
+
+def pays(previous: tuple[int, float] | None, workers: int) -> str | None:
+    """None when parallel pays (or nothing is known: a first run goes parallel), else why
+    not: the time `workers` would save on the last run is under their start-up cost."""
+    if previous is None:
+        return None
+    tests, seconds = previous
+    if tests >= workers and seconds * (1 - 1 / workers) > STARTUP_SECONDS:
+        return None
+    return (f"the last run of this selection took {seconds:.1f} s in {tests} test"
+            f"{'s' if tests != 1 else ''}; {workers} workers would save less than their "
+            f"start-up (~{STARTUP_SECONDS:.0f} s)")

@@ -190,6 +190,7 @@ def activate(config: pytest.Config, found: Found, cache_dir: Path | None = None)
         debugging=bool(config.getoption("usepdb", False) or config.getoption("trace", False)),
         collect_only=bool(config.getoption("collectonly", False)),
         worker=hasattr(config, "workerinput"),
+        previous=_previous(config, cache_dir),
     )
     choice = decide(policy.parallel, method, request)
     if choice.parallel:
@@ -202,8 +203,8 @@ def activate(config: pytest.Config, found: Found, cache_dir: Path | None = None)
                             "'thread' timeout method can hang the run (pytest-xdist #1371)")
     dist = str(choice.dist if choice.parallel else config.getoption("dist", "no"))
     if dist == "loadgroup" and grouping_ignored(pytest.__version__, _xdist_version()):
-        choice = Choice(choice.workers, choice.dist, choice.note + "; warning: this pytest "
-                        "and pytest-xdist ignore xdist_group (pytest-xdist #1386)")
+        choice = Choice(choice.workers, choice.dist, choice.note + "; xdist_group kept by "
+                        "test-policy's scheduler (pytest-xdist #1386)")
     cli_timeout = config.getoption("timeout", None)
     if cli_timeout is not None and not 0 <= float(cli_timeout) < math.inf:
         raise pytest.UsageError(f"--timeout: must be a number of seconds, 0 or more "
@@ -246,6 +247,13 @@ def _load(found: Found,
         raise pytest.UsageError(f"test policy ({found.source}):\n{exc}") from None
     plain = from_policy(policy)
     return plain, False, None if key is None else entry(key, plain)
+
+
+def _previous(config: pytest.Config, cache_dir: Path | None) -> tuple[int, float] | None:
+    from test_policy_engine.plugin.history import previous_run
+
+    found = previous_run(cache_dir, config.invocation_params.args)
+    return None if found is None else (found.tests, found.seconds)
 
 
 def _xdist_version() -> str:

@@ -1,0 +1,125 @@
+"""What the previous runs took, for deciding before workers start whether a run pays
+to parallelise, and for scheduling the longest tests first.
+
+The controller (or a serial run) records in pytest's cache:
+- `RUNS_KEY`: per selection (the command-line arguments), the last complete run's
+  test count and summed durations;
+- `DURATIONS_KEY`: every test's last duration in seconds (setup + call + teardown).
+pytest-split's `.test_durations` file in the rootdir (`test-policy audit
+--durations-out` writes it), when present, is preferred for scheduling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+RUNS_KEY = "test_policy/runs"
+DURATIONS_KEY = "test_policy/durations"
+DURATIONS_FILE = ".test_durations"
+#: Keep at most this many selections in RUNS_KEY.
+MAX_SELECTIONS = 50
+
+
+#: Options that change how the selected tests run or report, not which are selected.
+_HOW_WITH_VALUE = frozenset({"-n", "--numprocesses", "--dist", "-d", "--maxprocesses",
+                             "--basetemp", "--junit-xml", "--junitxml", "--durations",
+                             "--tb", "-r"})
+_HOW_PREFIXES = ("-n", "--numprocesses=", "--dist=", "--maxprocesses=", "--basetemp=",
+                 "--junit-xml=", "--junitxml=", "--durations=", "--tb=", "-r")
+_HOW_FLAGS = frozenset({"-v", "-vv", "-vvv", "-q", "-qq", "-s", "-l", "--color=yes"})
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The last complete run of the same selection."""
+
+    tests: int
+    seconds: float
+
+
+def selection_key(args: Sequence[str]) -> str:
+    """The arguments that choose tests, without those that only choose how they run."""
+    kept: list[str] = []
+    skip_next = False
+    for arg in args:
+        if skip_next:
+            skip_next = False
+            continue
+        if arg in _HOW_WITH_VALUE:
+            skip_next = True
+            continue
+        if arg.startswith(_HOW_PREFIXES) or arg in _HOW_FLAGS:
+            continue
+        kept.append(arg)
+    return hashlib.sha256(json.dumps(kept).encode()).hexdigest()[:16]
+
+
+def previous_run(cache_dir: Path | None, args: Sequence[str]) -> Previous | None:
+    """From pytest's cache directory before `config.cache` exists (pytest_cmdline_main)."""
+    if cache_dir is None:
+        return None
+    try:
+        runs = json.loads(cache_dir.joinpath("v", *RUNS_KEY.split("/")).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    found = runs.get(selection_key(args)) if isinstance(runs, dict) else None
+    if not (isinstance(found, list) and len(found) == 2):
+        return None
+    try:
+        return Previous(int(found[0]), float(found[1]))
+    except (TypeError, ValueError):
+        return None
+
+
+def load_durations(rootdir: Path, cache: pytest.Cache | None) -> dict[str, float]:
+    """{node id: seconds}: the `.test_durations` file, else the cache's record."""
+    path = rootdir / DURATIONS_FILE
+    found: object = None
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        found = cache.get(DURATIONS_KEY, None) if cache is not None else None
+    if not isinstance(found, dict):
+        return {}
+    durations: dict[str, float] = {}
+    for key, value in found.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            durations[str(key)] = float(value)
+    return durations
+
+
+class Recorder:
+    """Controller-side plugin: sums each test's report durations, stores them at the end."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.durations: dict[str, float] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        cache: pytest.Cache | None = getattr(self.config, "cache", None)
+        if cache is None or not self.durations:
+            return
+        stored = cache.get(DURATIONS_KEY, None)
+        merged = dict(stored) if isinstance(stored, dict) else {}
+        merged.update({k: round(v, 4) for k, v in self.durations.items()})
+        cache.set(DURATIONS_KEY, merged)
+        if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or \
+                session.shouldstop or session.shouldfail:
+            return  # -x, Ctrl-C: not the whole selection's time
+        runs = cache.get(RUNS_KEY, None)
+        kept: dict[str, object] = dict(runs) if isinstance(runs, Mapping) else {}
+        key = selection_key(self.config.invocation_params.args)
+        kept.pop(key, None)
+        kept[key] = [len(self.durations), round(sum(self.durations.values()), 4)]
+        while len(kept) > MAX_SELECTIONS:
+            kept.pop(next(iter(kept)))
+        cache.set(RUNS_KEY, kept)
