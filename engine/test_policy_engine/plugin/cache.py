@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 #: The `config.cache` key of the stored copy ("v/" + key under the cache directory).
 CACHE_KEY = "test_policy/policy"
 #: Bumped whenever the stored shape changes.
-FORMAT = 1
+FORMAT = 2
 #: The modules that decide whether a policy is valid and what the plain copy holds.
 _SOURCES = ("policy/model.py", "policy/loader.py", "policy/globs.py", "plugin/cache.py")
 
@@ -59,6 +59,7 @@ class PluginPolicy:
     warn_ratio: float
     categories: Mapping[str, PluginCategory]  # in the policy's order
     parallel: PluginParallel
+    kill_after: float = 10.0
 
 
 def from_policy(policy: Policy) -> PluginPolicy:
@@ -76,6 +77,7 @@ def from_policy(policy: Policy) -> PluginPolicy:
             dist=policy.parallel.dist,
             groups={name: tuple(globs) for name, globs in policy.parallel.groups.items()},
         ),
+        kill_after=policy.kill_after,
     )
 
 
@@ -86,6 +88,7 @@ def to_json(plain: PluginPolicy) -> dict[str, object]:
     return {
         "timeout_method": plain.timeout_method,
         "warn_ratio": plain.warn_ratio,
+        "kill_after": plain.kill_after,
         "categories": [[name, asdict(category)] for name, category in plain.categories.items()],
         "parallel": {
             "enabled": plain.parallel.enabled,
@@ -98,7 +101,8 @@ def to_json(plain: PluginPolicy) -> dict[str, object]:
 
 def from_json(value: object) -> PluginPolicy:
     """The plain copy back from `to_json`'s output; ValueError on any other shape."""
-    data = _dict(value, {"timeout_method", "warn_ratio", "categories", "parallel"})
+    data = _dict(value, {"timeout_method", "warn_ratio", "kill_after", "categories",
+                        "parallel"})
     categories: dict[str, PluginCategory] = {}
     for name, raw in _pairs(data["categories"]):
         cat = _dict(raw, {"limit", "default", "paths", "markers", "description"})
@@ -126,6 +130,7 @@ def from_json(value: object) -> PluginPolicy:
                                        "worksteal")),
             groups={name: _strings(globs) for name, globs in _pairs(par["groups"])},
         ),
+        kill_after=_number(data["kill_after"]),
     )
 
 
