@@ -4,6 +4,7 @@ time limit (`timeout=`), so a hang fails the test instead of stalling the suite.
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from importlib.metadata import version
 from pathlib import Path
 
@@ -36,31 +37,95 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess(*args, timeout=OUTER)
 
 
-def test_a_unit_test_past_its_limit_is_stopped_near_one_second_and_the_run_goes_on(pytester):
-    write_policy(pytester)
-    pytester.makepyfile(**{"tests/unit/test_sleep": """
-        import time
+POLICY_PROPERTIES = ("test_policy.category", "test_policy.limit", "test_policy.reason")
+FIGURES = ("test_policy.wall", "test_policy.cpu", "test_policy.wait", "test_policy.estimate")
 
-        def test_sleeps_too_long():
-            time.sleep(3)
 
-        def test_after():
-            pass
-    """})
+def policy_properties(case: ET.Element) -> dict[str, str]:
+    return {k: v for k, v in case_properties(case).items() if k in POLICY_PROPERTIES}
+
+
+SLEEPS = """
+    import time
+
+    def test_sleeps_too_long():
+        time.sleep({seconds})
+
+    def test_after():
+        pass
+"""
+
+
+def test_a_unit_test_twice_over_its_limit_runs_to_the_end_and_fails_with_the_verdict(
+        pytester):
+    write_policy(pytester, unit_limit=0.3)
+    pytester.makepyfile(**{"tests/unit/test_sleep": SLEEPS.format(seconds=0.6)})
     result = run(pytester, "--junit-xml=out.xml")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*Failed: Timeout (>1.0s) from pytest-timeout*"])
+    result.stdout.fnmatch_lines([
+        "over its unit limit: took 0.6? s, limit 0.3 s (tests/unit/** -> unit); "
+        "mark it @pytest.mark.slow or make it faster",
+        "FAILED tests/unit/test_sleep.py::test_sleeps_too_long - over its unit limit*"])
     cases = {case.get("name"): case for case in junit_cases(pytester.path / "out.xml")}
-    assert 0.95 <= float(cases["test_sleeps_too_long"].get("time", "")) < 1.8
+    slow = cases["test_sleeps_too_long"]
+    assert float(slow.get("time", "")) >= 0.6  # not interrupted
+    failure = slow.find("failure")
+    assert failure is not None
+    message = failure.get("message", "")
+    assert message.startswith("over its unit limit: took 0.6")
+    assert message.endswith(", limit 0.3 s (tests/unit/** -> unit); "
+                            "mark it @pytest.mark.slow or make it faster")
     for case in cases.values():
-        assert case_properties(case) == {"test_policy.category": "unit",
-                                         "test_policy.limit": "1",
-                                         "test_policy.reason": "path tests/unit/**"}
+        assert policy_properties(case) == {"test_policy.category": "unit",
+                                           "test_policy.limit": "0.3",
+                                           "test_policy.reason": "path tests/unit/**"}
+        figures = case_properties(case)
+        assert all(float(figures[name]) >= 0 for name in FIGURES)
+    assert float(case_properties(slow)["test_policy.estimate"]) >= 0.6
+
+
+def test_a_hung_test_is_stopped_at_its_kill_point_and_the_next_test_still_runs(pytester):
+    write_policy(pytester, unit_limit=0.1, kill_after=5)
+    pytester.makepyfile(**{"tests/unit/test_sleep": SLEEPS.format(seconds=30)})
+    result = run(pytester, "--junit-xml=out.xml")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*Failed: Timeout (>0.5s) from pytest-timeout*"])
+    cases = {case.get("name"): case for case in junit_cases(pytester.path / "out.xml")}
+    assert 0.5 <= float(cases["test_sleeps_too_long"].get("time", "")) < 2
+
+
+def test_with_kill_after_one_a_test_is_interrupted_at_its_limit(pytester):
+    write_policy(pytester, unit_limit=0.3, kill_after=1)
+    pytester.makepyfile(**{"tests/unit/test_sleep": SLEEPS.format(seconds=3)})
+    result = run(pytester, "--junit-xml=out.xml")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*Failed: Timeout (>0.3s) from pytest-timeout*"])
+    assert "over its unit limit" not in result.stdout.str()  # one failure, said once
+
+
+@pytest.mark.parametrize("flag", ["--timeout=0", "--pdb"])
+def test_timeout_zero_and_pdb_switch_the_verdict_off(pytester, flag):
+    write_policy(pytester, unit_limit=0.3)
+    pytester.makepyfile(**{"tests/unit/test_sleep": SLEEPS.format(seconds=0.4)})
+    run(pytester, flag).assert_outcomes(passed=2)
+
+
+@XDIST_RUN
+def test_under_xdist_a_test_over_its_limit_fails_with_the_verdict(pytester):
+    write_policy(pytester, unit_limit=0.3, parallel=PARALLEL)
+    pytester.makepyfile(**{"tests/unit/test_sleep": SLEEPS.format(seconds=0.6)})
+    result = run(pytester, "--junit-xml=out.xml")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*test_sleeps_too_long - over its unit limit*"])
+    cases = {case.get("name"): case for case in junit_cases(pytester.path / "out.xml")}
+    failure = cases["test_sleeps_too_long"].find("failure")
+    assert failure is not None
+    assert failure.get("message", "").startswith("over its unit limit: took 0.6")
 
 
 @XDIST_RUN
 def test_with_thread_timeouts_under_xdist_the_run_survives_and_reports_the_test(pytester):
-    write_policy(pytester, method="thread", parallel=PARALLEL)
+    write_policy(pytester, method="thread", parallel=PARALLEL, kill_after=1)
     pytester.makepyfile(**{"tests/unit/test_sleep": """
         import time
 
@@ -175,9 +240,10 @@ def test_under_xdist_every_testcase_has_its_properties_and_a_clean_name(pytester
     for case in cases:
         assert "@" not in case.get("name", "") + case.get("classname", "")
         reason = "default" if "test_db" in case.get("classname", "") else "path tests/unit/**"
-        assert case_properties(case) == {"test_policy.category": "unit",
-                                         "test_policy.limit": "1",
-                                         "test_policy.reason": reason}
+        assert policy_properties(case) == {"test_policy.category": "unit",
+                                           "test_policy.limit": "1",
+                                           "test_policy.reason": reason}
+        assert set(FIGURES) <= set(case_properties(case))
 
 
 @XDIST_RUN
