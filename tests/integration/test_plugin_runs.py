@@ -325,3 +325,45 @@ def test_test_fast_runs_the_target_under_the_policy_with_durations(pytester, roo
     assert serial.returncode == 0, serial.stdout + serial.stderr
     assert "RAN-ON main" in serial.stdout
     assert "slowest 10 durations" in serial.stdout
+
+
+LOADED = """
+    import os, shlex, signal, subprocess, sys, time
+
+    import pytest
+
+    HOG = "import time\\nend = time.time() + 3\\nwhile time.time() < end: pass"
+
+
+    @pytest.fixture
+    def hogs():
+        # Twice as many CPU-bound processes as CPUs, bounded (3 s) and killed in teardown.
+        # Started through `sh ... &`, so they are not children this test waits for (their
+        # CPU time would count as the test's own).
+        command = f"{shlex.quote(sys.executable)} -c {shlex.quote(HOG)} >/dev/null 2>&1 & echo $!"
+        pids = [int(subprocess.run(["sh", "-c", command], capture_output=True, text=True,
+                                   check=True).stdout) for _ in range(4)]
+        time.sleep(0.05)
+        yield
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+
+
+    def test_computes_beside_the_hogs(hogs):
+        start = time.thread_time()
+        while time.thread_time() - start < 0.3:
+            pass
+"""
+
+
+@pytest.mark.slow
+def test_a_cpu_bound_test_at_0_6_of_its_limit_passes_beside_twice_as_many_hogs_as_cpus(
+        pytester):
+    write_policy(pytester, unit_limit=0.5)
+    pytester.makepyfile(**{"tests/unit/test_loaded": LOADED})
+    result = run(pytester, "--junit-xml=out.xml")
+    result.assert_outcomes(passed=1)
+    (case,) = junit_cases(pytester.path / "out.xml")
+    figures = case_properties(case)
+    assert float(figures["test_policy.wait"]) > 0  # the hogs did take CPU from it
+    assert float(figures["test_policy.estimate"]) < 0.5
