@@ -63,16 +63,16 @@ def test_a_unit_test_twice_over_its_limit_runs_to_the_end_and_fails_with_the_ver
     result = run(pytester, "--junit-xml=out.xml")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
-        "over its unit limit: took 0.6? s, limit 0.3 s (tests/unit/** -> unit); "
+        "over its unit limit: took 0.* s, limit 0.3 s (tests/unit/** -> unit); "
         "mark it @pytest.mark.slow or make it faster",
         "FAILED tests/unit/test_sleep.py::test_sleeps_too_long - over its unit limit*"])
     cases = {case.get("name"): case for case in junit_cases(pytester.path / "out.xml")}
     slow = cases["test_sleeps_too_long"]
-    assert float(slow.get("time", "")) >= 0.6  # not interrupted
+    assert float(slow.get("time", "")) >= 0.55  # not interrupted at 0.3 s
     failure = slow.find("failure")
     assert failure is not None
     message = failure.get("message", "")
-    assert message.startswith("over its unit limit: took 0.6")
+    assert message.startswith("over its unit limit: took 0.")
     assert message.endswith(", limit 0.3 s (tests/unit/** -> unit); "
                             "mark it @pytest.mark.slow or make it faster")
     for case in cases.values():
@@ -81,7 +81,7 @@ def test_a_unit_test_twice_over_its_limit_runs_to_the_end_and_fails_with_the_ver
                                            "test_policy.reason": "path tests/unit/**"}
         figures = case_properties(case)
         assert all(float(figures[name]) >= 0 for name in FIGURES)
-    assert float(case_properties(slow)["test_policy.estimate"]) >= 0.6
+    assert float(case_properties(slow)["test_policy.estimate"]) >= 0.55
 
 
 def test_a_hung_test_is_stopped_at_its_kill_point_and_the_next_test_still_runs(pytester):
@@ -123,7 +123,7 @@ def test_under_xdist_a_test_over_its_limit_fails_with_the_verdict(pytester):
     cases = {case.get("name"): case for case in junit_cases(pytester.path / "out.xml")}
     failure = cases["test_sleeps_too_long"].find("failure")
     assert failure is not None
-    assert failure.get("message", "").startswith("over its unit limit: took 0.6")
+    assert failure.get("message", "").startswith("over its unit limit: took 0.")
 
 
 @XDIST_RUN

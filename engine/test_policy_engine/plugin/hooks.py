@@ -3,7 +3,8 @@
 Thin hooks. `policy.discovery` finds the policy; only then is `plugin.run` imported,
 which loads it and applies the pure functions: `policy.categories` (category and limit
 of each test), `policy.timeouts` (pytest-timeout marker and JUnit properties),
-`plugin.parallel` (pytest-xdist), `plugin.summary`.
+`plugin.parallel` (pytest-xdist), `plugin.summary`; `plugin.timing` judges each test's
+time after it ran (`policy.verdict`: the idle-machine estimate and the verdict line).
 """
 
 from __future__ import annotations

@@ -136,7 +136,8 @@ class Category(_Model):
     """A test category and its time limit."""
 
     limit: Seconds = Field(
-        description="Time limit in seconds for one test of this category (pytest-timeout)."
+        description="Time limit in seconds for one test of this category, judged after "
+        "the test ran (pytest-timeout stops it at `kill_after` times this)."
     )
     audit_limit: Seconds | None = Field(
         default=None,
