@@ -51,8 +51,8 @@ def main() -> int:
              [sys.executable, "-m", "pytest", "-v", "--tb=short", "--show-capture=no",
               "-p", "no:cacheprovider",
               "--junit-xml=test-results/test-results-python.xml"], shop, (1,))
-        print("-> the unit test with a real sleep was stopped at its 1 s limit; the rest ran "
-              "on several workers at once.")
+        print("-> the unit test with a real sleep ran to its end and failed its 1 s limit "
+              "with one line; the rest ran on several workers at once.")
         shutil.copy(shop / "frontend" / "test-results-frontend.xml", shop / "test-results")
         step(4, "The CI audit of every job's JUnit XML (Python and the Vitest frontend)",
              "test-policy audit test-results/", [*ENGINE, "audit", "test-results/"], shop, (1,))
@@ -62,8 +62,9 @@ One file, examples/shop/policy.yaml, drove all of it:
   1. `test-policy generate` turned its banned patterns into Semgrep rules (rules/);
   2. pre-commit runs those rules: real sleeps, HTTP and subprocesses in tests are
      rejected unless the test mocks them;
-  3. pytest ran every test with the limit of its category (unit 1 s, integration 5 s,
-     slow 30 s), in parallel, and wrote each test's category and limit into the JUnit XML;
+  3. pytest judged every test by the limit of its category (unit 1 s, integration 5 s,
+     slow 30 s) after it ran, in parallel, and wrote each test's category, limit and
+     load figures into the JUnit XML;
   4. `test-policy audit` read every job's JUnit XML and failed the build on the tests over
      their limit, with warnings for those above 80 % of it.
 Next: `test-policy init` in your own repository writes a starter policy.yaml, the

@@ -11,7 +11,7 @@ POLICY = """\
 version: 1
 timeout_method: {method}
 warn_ratio: {warn_ratio}
-categories:
+{kill_after}categories:
   unit:
     limit: {unit_limit}
     default: true
@@ -35,12 +35,15 @@ PARALLEL = "  enabled: true\n  workers: 2\n  dist: loadgroup"
 
 def write_policy(pytester: pytest.Pytester, *, method: str = "signal", warn_ratio: float = 0.8,
                  unit_limit: float = 1, parallel: str = SERIAL,
-                 name: str = "policy.yaml") -> Path:
+                 name: str = "policy.yaml", kill_after: float | None = None) -> Path:
     """A policy like this repository's, serial unless `parallel` says otherwise: an
-    in-process pytester run inside our own (parallel) suite must not spawn workers."""
+    in-process pytester run inside our own (parallel) suite must not spawn workers.
+    `kill_after`: the policy's field, left out (default 10) when None."""
     path = pytester.path / name
     path.write_text(POLICY.format(method=method, warn_ratio=warn_ratio, unit_limit=unit_limit,
-                                  parallel=parallel))
+                                  parallel=parallel,
+                                  kill_after="" if kill_after is None
+                                  else f"kill_after: {kill_after}\n"))
     return path
 
 

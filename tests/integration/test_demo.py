@@ -49,9 +49,12 @@ def test_the_demo_shows_semgrep_rejecting_real_calls_but_not_their_mocked_twins(
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_the_demo_stops_the_slow_unit_test_at_one_second_on_several_workers(demo):
+    # The README's criteria table names this test; it now checks the verdict (the test
+    # runs to its end and fails its 1 s limit with one line), not an interruption.
     run = demo.stdout.split("=== 3.", 1)[1].split("=== 4.", 1)[0]
     assert re.search(r"^created: [2-9] workers?", run, flags=re.M) or "[gw1]" in run
-    assert "Timeout (>1.0s) from pytest-timeout" in run
+    assert re.search(r"^over its unit limit: took 2\.\d\d s, limit 1 s \(tests/unit/\*\* "
+                     r"-> unit\)", run, flags=re.M)
     assert "1 failed, 11 passed" in run
 
 
@@ -60,7 +63,7 @@ def test_the_demo_stops_the_slow_unit_test_at_one_second_on_several_workers(demo
 def test_the_demo_audit_fails_the_build_on_python_and_vitest_results(demo):
     audit = demo.stdout.split("=== 4.", 1)[1].split("=== What", 1)[0]
     assert "=== TEST PERFORMANCE AUDIT ===" in audit
-    assert "test_retry_gives_up_after_three_attempts_real_sleep: timed out" in audit
+    assert "test_retry_gives_up_after_three_attempts_real_sleep: 2.0s (limit: 1.0s)" in audit
     assert "Checkout > retries a failed payment: 1.4s (limit: 1.0s) [unit]" in audit
     assert "Summary: 2 failures, 2 warnings" in audit
     assert "[exit code 1," in audit

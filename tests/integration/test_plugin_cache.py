@@ -53,7 +53,7 @@ def test_a_second_run_uses_the_cached_policy_and_gives_every_test_the_same(pytes
     assert cached
     assert seen(second) == seen(first)
     assert seen(first)["tests/integration/test_db.py::TestQueries::test_param[2]"] == (
-        ("slow", "30", "marker slow"), (30.0, "signal"), [])
+        ("slow", "30", "marker slow"), (300.0, "signal"), [])
     assert seen(first)["tests/db/test_groups.py::test_grouped"][2] == [("db",)]
 
 

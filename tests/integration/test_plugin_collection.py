@@ -34,8 +34,26 @@ def test_an_integration_test_marked_slow_gets_30_seconds(project):
         slow.nodeid: ("slow", "30", "marker slow"),
         plain.nodeid: ("integration", "5", "path tests/integration/**"),
     }
-    assert timeout_args(slow) == (30.0, "signal")
-    assert timeout_args(plain) == (5.0, "signal")
+    # pytest-timeout only stops hung tests, at kill_after (default 10) x the limit.
+    assert timeout_args(slow) == (300.0, "signal")
+    assert timeout_args(plain) == (50.0, "signal")
+
+
+def test_with_kill_after_one_the_marker_interrupts_at_the_limit_and_explicit_ones_stay(
+        pytester):
+    write_policy(pytester, kill_after=1)
+    pytester.makepyfile(**{"tests/integration/test_db": """
+        import pytest
+
+        def test_query(): pass
+
+        @pytest.mark.timeout(7)
+        def test_explicit(): pass
+    """})
+    items, _ = pytester.inline_genitems()
+    by_name = {item.name: item for item in items}
+    assert timeout_args(by_name["test_query"]) == (5.0, "signal")
+    assert timeout_args(by_name["test_explicit"]) == (7, None)
 
 
 def test_among_several_category_markers_the_larger_limit_wins(project):
@@ -61,11 +79,12 @@ def test_among_several_category_markers_the_larger_limit_wins(project):
     ],
     ids=["function", "class", "module", "param"],
 )
-def test_an_explicit_timeout_anywhere_on_the_chain_wins_untouched(project, source):
+def test_an_explicit_timeout_anywhere_on_the_chain_is_the_limit_and_kills_at_ten_times_it(
+        project, source):
     project.makepyfile(**{"tests/unit/test_explicit": source})
     (item,) = collect(project).values()
     assert resolutions([item])[item.nodeid] == ("unit", "10", "explicit timeout")
-    assert timeout_args(item) == (10, None)  # the user's own marker, nothing injected
+    assert timeout_args(item) == (100.0, "signal")  # the kill point, closest to the test
 
 
 def test_an_explicit_timeout_also_beats_timeout_on_the_command_line(project):
@@ -87,7 +106,7 @@ def test_the_injected_timeout_marker_does_not_make_k_select_every_test(project):
     reprec = project.inline_run("--collect-only", "-k", "out")
     (finish,) = reprec.getcalls("pytest_collection_finish")
     assert [item.nodeid for item in finish.session.items] == ["tests/unit/test_k.py::test_logout"]
-    assert timeout_args(finish.session.items[0]) == (1.0, "signal")
+    assert timeout_args(finish.session.items[0]) == (10.0, "signal")
 
 
 def test_timeout_zero_on_the_command_line_switches_the_policy_limits_off(project):
@@ -95,6 +114,12 @@ def test_timeout_zero_on_the_command_line_switches_the_policy_limits_off(project
     (item,) = collect(project, "--timeout=0").values()
     assert resolutions([item])[item.nodeid] == ("integration", "0", "--timeout")
     assert timeout_args(item) is None  # pytest-timeout uses --timeout and its debugger check
+
+
+def test_pdb_switches_the_kill_off_with_a_zero_timeout_marker(project):
+    project.makepyfile(**{"tests/integration/test_x": "def test_it(): pass"})
+    (item,) = collect(project, "--pdb").values()
+    assert timeout_args(item) == (0, None)
 
 
 def test_a_timeout_marker_with_only_a_method_keeps_the_method_and_gets_the_limit(project):
@@ -106,7 +131,7 @@ def test_a_timeout_marker_with_only_a_method_keeps_the_method_and_gets_the_limit
     """})
     (item,) = collect(project).values()
     assert resolutions([item])[item.nodeid] == ("integration", "5", "path tests/integration/**")
-    assert timeout_args(item) == (5.0, "thread")
+    assert timeout_args(item) == (50.0, "thread")
 
 
 def test_a_disintegration_test_under_unit_stays_unit(project):
@@ -244,7 +269,8 @@ def test_the_verbose_header_shows_policy_method_and_parallel_choice(project):
     project.makepyfile(test_a="def test_it(): pass")
     result = project.runpytest("-v", "--collect-only")
     result.stdout.fnmatch_lines([
-        "test-policy: policy.yaml (from rootdir); timeouts: signal method; "
+        "test-policy: policy.yaml (from rootdir); timeouts: signal method; limits judged "
+        "after each test, hung tests stopped at 10x the limit; "
         "parallel: serial: parallel.enabled is false in the policy"])
     quiet = project.runpytest("--collect-only")
     assert "test-policy:" not in quiet.stdout.str()

@@ -4,6 +4,7 @@ time limit (`timeout=`), so a hang fails the test instead of stalling the suite.
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -34,31 +35,98 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess(*args, timeout=OUTER)
 
 
+POLICY_PROPERTIES = ("test_policy.category", "test_policy.limit", "test_policy.reason")
+FIGURES = ("test_policy.wall", "test_policy.cpu", "test_policy.wait", "test_policy.estimate")
+
+
+def policy_properties(case: ET.Element) -> dict[str, str]:
+    return {k: v for k, v in case_properties(case).items() if k in POLICY_PROPERTIES}
+
+
+SLEEPS = """
+    import time
+
+    def test_sleeps_too_long():
+        time.sleep({seconds})
+
+    def test_after():
+        pass
+"""
+
+
+def test_a_unit_test_twice_over_its_limit_runs_to_the_end_and_fails_with_the_verdict(
+        pytester):
+    write_policy(pytester, unit_limit=0.3)
+    pytester.makepyfile(**{"tests/unit/test_sleep": SLEEPS.format(seconds=0.6)})
+    result = run(pytester, "--junit-xml=out.xml")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "over its unit limit: took 0.* s, limit 0.3 s (tests/unit/** -> unit); "
+        "mark it @pytest.mark.slow or make it faster",
+        "FAILED tests/unit/test_sleep.py::test_sleeps_too_long - over its unit limit*"])
+    cases = {case.get("name"): case for case in junit_cases(pytester.path / "out.xml")}
+    slow = cases["test_sleeps_too_long"]
+    assert float(slow.get("time", "")) >= 0.55  # not interrupted at 0.3 s
+    failure = slow.find("failure")
+    assert failure is not None
+    message = failure.get("message", "")
+    assert message.startswith("over its unit limit: took 0.")
+    assert message.endswith(", limit 0.3 s (tests/unit/** -> unit); "
+                            "mark it @pytest.mark.slow or make it faster")
+    for case in cases.values():
+        assert policy_properties(case) == {"test_policy.category": "unit",
+                                           "test_policy.limit": "0.3",
+                                           "test_policy.reason": "path tests/unit/**"}
+        figures = case_properties(case)
+        assert all(float(figures[name]) >= 0 for name in FIGURES)
+    assert float(case_properties(slow)["test_policy.estimate"]) >= 0.55
+
+
+def test_a_hung_test_is_stopped_at_its_kill_point_and_the_next_test_still_runs(pytester):
+    write_policy(pytester, unit_limit=0.1, kill_after=5)
+    pytester.makepyfile(**{"tests/unit/test_sleep": SLEEPS.format(seconds=30)})
+    result = run(pytester, "--junit-xml=out.xml")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*Failed: Timeout (>0.5s) from pytest-timeout*"])
+    cases = {case.get("name"): case for case in junit_cases(pytester.path / "out.xml")}
+    assert 0.5 <= float(cases["test_sleeps_too_long"].get("time", "")) < 2
+
+
 def test_a_unit_test_past_its_limit_is_stopped_near_one_second_and_the_run_goes_on(pytester):
-    write_policy(pytester)
-    pytester.makepyfile(**{"tests/unit/test_sleep": """
-        import time
-
-        def test_sleeps_too_long():
-            time.sleep(3)
-
-        def test_after():
-            pass
-    """})
+    """With `kill_after: 1`, the seed's strict choice: interrupted at the limit."""
+    write_policy(pytester, kill_after=1)
+    pytester.makepyfile(**{"tests/unit/test_sleep": SLEEPS.format(seconds=3)})
     result = run(pytester, "--junit-xml=out.xml")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*Failed: Timeout (>1.0s) from pytest-timeout*"])
+    assert "over its unit limit" not in result.stdout.str()  # one failure, said once
     cases = {case.get("name"): case for case in junit_cases(pytester.path / "out.xml")}
     assert 0.95 <= float(cases["test_sleeps_too_long"].get("time", "")) < 1.8
-    for case in cases.values():
-        assert case_properties(case) == {"test_policy.category": "unit",
-                                         "test_policy.limit": "1",
-                                         "test_policy.reason": "path tests/unit/**"}
+
+
+@pytest.mark.parametrize("flag", ["--timeout=0", "--pdb"])
+def test_timeout_zero_and_pdb_switch_the_verdict_off(pytester, flag):
+    write_policy(pytester, unit_limit=0.3)
+    pytester.makepyfile(**{"tests/unit/test_sleep": SLEEPS.format(seconds=0.4)})
+    run(pytester, flag).assert_outcomes(passed=2)
+
+
+@XDIST_RUN
+def test_under_xdist_a_test_over_its_limit_fails_with_the_verdict(pytester):
+    write_policy(pytester, unit_limit=0.3, parallel=PARALLEL)
+    pytester.makepyfile(**{"tests/unit/test_sleep": SLEEPS.format(seconds=0.6)})
+    result = run(pytester, "--junit-xml=out.xml")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*test_sleeps_too_long - over its unit limit*"])
+    cases = {case.get("name"): case for case in junit_cases(pytester.path / "out.xml")}
+    failure = cases["test_sleeps_too_long"].find("failure")
+    assert failure is not None
+    assert failure.get("message", "").startswith("over its unit limit: took 0.")
 
 
 @XDIST_RUN
 def test_with_thread_timeouts_under_xdist_the_run_survives_and_reports_the_test(pytester):
-    write_policy(pytester, method="thread", parallel=PARALLEL)
+    write_policy(pytester, method="thread", parallel=PARALLEL, kill_after=1)
     pytester.makepyfile(**{"tests/unit/test_sleep": """
         import time
 
@@ -173,9 +241,10 @@ def test_under_xdist_every_testcase_has_its_properties_and_a_clean_name(pytester
     for case in cases:
         assert "@" not in case.get("name", "") + case.get("classname", "")
         reason = "default" if "test_db" in case.get("classname", "") else "path tests/unit/**"
-        assert case_properties(case) == {"test_policy.category": "unit",
-                                         "test_policy.limit": "1",
-                                         "test_policy.reason": reason}
+        assert policy_properties(case) == {"test_policy.category": "unit",
+                                           "test_policy.limit": "1",
+                                           "test_policy.reason": reason}
+        assert set(FIGURES) <= set(case_properties(case))
 
 
 @XDIST_RUN
@@ -248,3 +317,45 @@ def test_test_fast_runs_the_target_under_the_policy_with_durations(pytester, roo
     assert serial.returncode == 0, serial.stdout + serial.stderr
     assert "RAN-ON main" in serial.stdout
     assert "slowest 10 durations" in serial.stdout
+
+
+LOADED = """
+    import os, shlex, signal, subprocess, sys, time
+
+    import pytest
+
+    HOG = "import time\\nend = time.time() + 3\\nwhile time.time() < end: pass"
+
+
+    @pytest.fixture
+    def hogs():
+        # Twice as many CPU-bound processes as CPUs, bounded (3 s) and killed in teardown.
+        # Started through `sh ... &`, so they are not children this test waits for (their
+        # CPU time would count as the test's own).
+        command = f"{shlex.quote(sys.executable)} -c {shlex.quote(HOG)} >/dev/null 2>&1 & echo $!"
+        pids = [int(subprocess.run(["sh", "-c", command], capture_output=True, text=True,
+                                   check=True).stdout) for _ in range(4)]
+        time.sleep(0.05)
+        yield
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+
+
+    def test_computes_beside_the_hogs(hogs):
+        start = time.thread_time()
+        while time.thread_time() - start < 0.3:
+            pass
+"""
+
+
+@pytest.mark.slow
+def test_a_cpu_bound_test_at_0_6_of_its_limit_passes_beside_twice_as_many_hogs_as_cpus(
+        pytester):
+    write_policy(pytester, unit_limit=0.5)
+    pytester.makepyfile(**{"tests/unit/test_loaded": LOADED})
+    result = run(pytester, "--junit-xml=out.xml")
+    result.assert_outcomes(passed=1)
+    (case,) = junit_cases(pytester.path / "out.xml")
+    figures = case_properties(case)
+    assert float(figures["test_policy.wait"]) > 0  # the hogs did take CPU from it
+    assert float(figures["test_policy.estimate"]) < 0.5

@@ -22,11 +22,15 @@ from xml.parsers import expat
 
 from test_policy_engine.policy.errors import Problem, UserError
 from test_policy_engine.policy.reading import open_regular
+from test_policy_engine.policy.verdict import ESTIMATE_PROPERTY, FIGURE_NAMES
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 
 #: The plugin's properties on each `<testcase>` (the shared contract).
 PROPERTY_PREFIX = "test_policy."
+
+#: The plugin's per-test load figures (`policy.verdict`), written after its properties.
+_FIGURES = frozenset(FIGURE_NAMES)
 
 #: What pytest-timeout and pytest-xdist write in the failure's `message`.
 TIMEOUT_MARK = "Timeout (>"
@@ -230,6 +234,8 @@ class JUnitReader:
                         if not 0.0 <= seconds <= MAX_SECONDS or "_" in raw:
                             seconds = None
                 props = self.properties
+                if props and props[-1][0] in _FIGURES:
+                    seconds, props = judged(seconds, props)
                 self.sink(attrs.get("classname", ""), test, seconds,
                           attrs.get("file") or self.suite_file, self.state,
                           tuple(props) if props else ())
@@ -256,12 +262,15 @@ class JUnitReader:
         seconds = parse_time(raw) if raw is not None else None
         if seconds is not None:
             raw = None
+        props = self.properties
+        if props and props[-1][0] in _FIGURES:
+            seconds, props = judged(seconds, props)
         path = self.suite_path
         if path is None:
             path = self.suite_path = tuple(self.suites)
         return _new_record(CaseRecord, (
             self.source, path, attrs.get("classname", ""), name, file, line, seconds, raw,
-            *self.state, self.pytest, tuple(self.properties),
+            *self.state, self.pytest, tuple(props),
         ))
 
     def chunks(self, path: str | Path) -> Iterator[None]:
@@ -311,6 +320,26 @@ class JUnitReader:
 
 
 _new_record = tuple.__new__  # a C call: building NamedTuples without a Python frame
+
+
+def judged(seconds: float | None, props: list[tuple[str, str]]
+           ) -> tuple[float | None, list[tuple[str, str]]]:
+    """The time to judge and the properties to classify by, from a testcase carrying the
+    plugin's load figures: the estimate (as the plugin's own verdict; ignored when
+    unreadable or above the recorded time), and the properties without the figures,
+    which then stay the same for every test of a category (the audit caches on them)."""
+    kept = []
+    for key, value in props:
+        if key not in _FIGURES:
+            kept.append((key, value))
+        elif key == ESTIMATE_PROPERTY and seconds is not None:
+            try:
+                estimate = float(value)
+            except ValueError:
+                continue
+            if 0.0 <= estimate <= seconds:
+                seconds = estimate
+    return seconds, kept
 
 
 def read_junit(path: str | Path, shown_as: str | None = None) -> Iterator[CaseRecord]:

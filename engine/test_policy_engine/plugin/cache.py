@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 #: The `config.cache` key of the stored copy ("v/" + key under the cache directory).
 CACHE_KEY = "test_policy/policy"
 #: Bumped whenever the stored shape changes.
-FORMAT = 2
+FORMAT = 3
 #: The modules that decide whether a policy is valid and what the plain copy holds.
 _SOURCES = ("policy/model.py", "policy/checks.py", "policy/loader.py", "policy/globs.py",
             "plugin/cache.py")
@@ -75,6 +75,7 @@ class PluginPolicy:
     warn_ratio: float
     categories: Mapping[str, PluginCategory]  # in the policy's order
     parallel: PluginParallel
+    kill_after: float = 10.0
 
 
 def from_policy(policy: Policy) -> PluginPolicy:
@@ -96,6 +97,7 @@ def from_policy(policy: Policy) -> PluginPolicy:
             dist=policy.parallel.dist,
             groups={name: tuple(globs) for name, globs in policy.parallel.groups.items()},
         ),
+        kill_after=policy.kill_after,
     )
 
 
@@ -106,6 +108,7 @@ def to_json(plain: PluginPolicy) -> dict[str, object]:
     return {
         "timeout_method": plain.timeout_method,
         "warn_ratio": plain.warn_ratio,
+        "kill_after": plain.kill_after,
         "categories": [[name, asdict(category)] for name, category in plain.categories.items()],
         "parallel": {
             "enabled": plain.parallel.enabled,
@@ -120,7 +123,8 @@ def from_json(value: object) -> PluginPolicy:
     """The plain copy back from `to_json`'s output; ValueError on any other shape, and on
     any value `policy.yaml` itself could not hold (the same checks as the model's): the
     cache is a file anyone in the checkout can write, so it is only a hint."""
-    data = _dict(value, {"timeout_method", "warn_ratio", "categories", "parallel"})
+    data = _dict(value, {"timeout_method", "warn_ratio", "kill_after", "categories",
+                        "parallel"})
     categories: dict[str, PluginCategory] = {}
     for name, raw in _pairs(data["categories"]):
         cat = _dict(raw, {"limit", "default", "paths", "markers", "description", "forbid"})
@@ -152,6 +156,7 @@ def from_json(value: object) -> PluginPolicy:
                                        "worksteal")),
             groups={name: _globs(globs) for name, globs in _pairs(par["groups"])},
         ),
+        kill_after=_kill_after(data["kill_after"]),
     )
 
 
@@ -211,6 +216,13 @@ def _choice(value: object, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValueError(f"expected one of {allowed}, got {value!r}")
     return str(value)
+
+
+def _kill_after(value: object) -> float:
+    ratio = _number(value)
+    if not 1 <= ratio <= 1000:
+        raise ValueError(f"expected a kill_after from 1 to 1000, got {ratio!r}")
+    return ratio
 
 
 def _globs(value: object) -> tuple[str, ...]:

@@ -3,7 +3,8 @@
 Thin hooks. `policy.discovery` finds the policy; only then is `plugin.run` imported,
 which loads it and applies the pure functions: `policy.categories` (category and limit
 of each test), `policy.timeouts` (pytest-timeout marker and JUnit properties),
-`plugin.parallel` (pytest-xdist), `plugin.summary`.
+`plugin.parallel` (pytest-xdist), `plugin.summary`; `plugin.timing` judges each test's
+time after it ran (`policy.verdict`: the idle-machine estimate and the verdict line).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from test_policy_engine.plugin.timing import START, VERDICT, snapshot
 from test_policy_engine.policy.discovery import find_policy
 
 if TYPE_CHECKING:
@@ -170,3 +172,26 @@ def pytest_collection_modifyitems(
         # `timeout` marker cannot make `-k timeout` (or `-k out`) select every test.
         active.apply(config, items)
     return result
+
+
+# The timing verdict (`plugin.timing`): figures read at the start of each test's setup
+# and as each phase's report is made; judged on the call and teardown reports. Only tests that
+# `Active.apply` gave a `VERDICT` pay for more than one stash lookup.
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
+    if VERDICT in item.stash:
+        item.stash[START] = snapshot()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    verdict = item.stash.get(VERDICT, None)
+    if verdict is not None:
+        verdict.judge(item, report)
+    return report

@@ -17,12 +17,14 @@ import pytest
 from test_policy_engine.plugin.cache import PluginPolicy, entry, from_policy, lookup
 from test_policy_engine.plugin.parallel import Choice, Request, decide, grouping_ignored, safe_dist
 from test_policy_engine.plugin.summary import RunSummary
+from test_policy_engine.plugin.timing import VERDICT, Verdict
 from test_policy_engine.policy.categories import Classifier
 from test_policy_engine.policy.discovery import Found
 from test_policy_engine.policy.errors import UserError
 from test_policy_engine.policy.globs import first_match
 from test_policy_engine.policy.reading import POLICY_MAX_BYTES, read_regular
 from test_policy_engine.policy.timeouts import effective_method, marker_timeout, properties
+from test_policy_engine.policy.verdict import kill_point
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Active:
     method_note: str
     timeouts: bool  # pytest-timeout is loaded
     cli_timeout: float | None
+    debugging: bool  # --pdb / --trace: no verdict, no kill
     choice: Choice
     summary: RunSummary
     from_cache: bool = False  # the policy is pytest's cached copy of this very file
@@ -60,8 +63,14 @@ class Active:
                                               if self.method_note else "")
         if not self.timeouts:
             timeouts = "off (pytest-timeout is not loaded)"
+        elif self.debugging:
+            timeouts = "off (--pdb/--trace)"
         elif self.cli_timeout is not None:
             timeouts += f"; --timeout={self.cli_timeout:g} replaces the policy's limits"
+        else:
+            timeouts += (f"; limits judged after each test, hung tests stopped at "
+                         f"{self.policy.kill_after:g}x the limit"
+                         if self.policy.kill_after > 1 else "; tests interrupted at the limit")
         return (f"test-policy: {self.found.shown_as} (from {self.found.source}); "
                 f"timeouts: {timeouts}; parallel: {self.choice.note}")
 
@@ -143,6 +152,8 @@ class Active:
                 item.keywords["timeout"] = outcome.mark
                 own.insert(0, outcome.mark)
             item.user_properties.extend(outcome.properties)
+            if outcome.verdict is not None:
+                item.stash[VERDICT] = outcome.verdict
 
     def _outcome(self, rel: str, names: tuple[str, ...], timeout: pytest.Mark | None
                  ) -> _Outcome:
@@ -161,11 +172,19 @@ class Active:
         if found is None:
             resolution = self.classifier.resolve(rel, names, seconds, self.cli_timeout)
             mark = None
-            if (self.timeouts and seconds is None and self.cli_timeout is None
-                    and not unreadable):
+            verdict = None
+            if self.debugging:
+                if self.timeouts:
+                    mark = pytest.mark.timeout(0).mark
+            elif self.timeouts and self.cli_timeout is None and not unreadable:
                 method = explicit_method or self.method
-                mark = pytest.mark.timeout(resolution.limit, method=method).mark
-            found = self.outcomes[key] = _Outcome(tuple(properties(resolution)), mark)
+                kill = kill_point(resolution.limit, self.policy.kill_after)
+                if seconds is None or kill != seconds:
+                    mark = pytest.mark.timeout(kill, method=method).mark
+            if not self.debugging and not unreadable and resolution.limit > 0:
+                verdict = Verdict(resolution.category, resolution.limit,
+                                  _where(resolution.reason))
+            found = self.outcomes[key] = _Outcome(tuple(properties(resolution)), mark, verdict)
         return found
 
     def summary_hooks(self) -> object:
@@ -217,6 +236,7 @@ def activate(config: pytest.Config, found: Found, cache_dir: Path | None = None)
         method_note=method_note,
         timeouts=config.pluginmanager.hasplugin("timeout"),
         cli_timeout=float(cli_timeout) if cli_timeout is not None else None,
+        debugging=request.debugging,
         choice=choice,
         summary=RunSummary(policy.warn_ratio),
         from_cache=from_cache,
@@ -295,6 +315,12 @@ class _Outcome:
 
     properties: tuple[tuple[str, str], ...]
     mark: pytest.Mark | None  # the `timeout` marker to add; None: leave it to pytest-timeout
+    verdict: Verdict | None = None  # the limit judged after the test; None: none
+
+
+def _where(reason: str) -> str:
+    """What the verdict line names as the source of the limit: the glob of a path match."""
+    return reason[len("path "):] if reason.startswith("path ") else reason
 
 
 @dataclass(frozen=True)

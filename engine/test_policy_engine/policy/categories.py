@@ -1,7 +1,8 @@
 """Which category a test belongs to, and the time limit it gets: pure functions.
 
 The precedence (documented in docs/limits.md, shown by `test-policy explain`):
-1. an explicit `timeout` marker anywhere on the test's chain wins untouched;
+1. an explicit `timeout` marker anywhere on the test's chain is the test's limit
+   (the verdict at N; the plugin's kill point at N x kill_after);
 2. a `--timeout` given on the command line wins over the policy;
 3. a category marker beats a path match; among several matches the larger limit wins;
 4. path globs match the test file's path relative to the rootdir;

@@ -118,7 +118,8 @@ class Category(_Model):
     """A test category and its time limit."""
 
     limit: Seconds = Field(
-        description="Time limit in seconds for one test of this category (pytest-timeout)."
+        description="Time limit in seconds for one test of this category, judged after "
+        "the test ran (pytest-timeout stops it at `kill_after` times this)."
     )
     audit_limit: Seconds | None = Field(
         default=None,
@@ -278,6 +279,12 @@ class Policy(_Model):
     )
     warn_ratio: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = Field(
         default=0.8, description="A test over this fraction of its limit is reported as a warning."
+    )
+    kill_after: Annotated[float, Field(ge=1, le=1000, allow_inf_nan=False)] = Field(
+        default=10,
+        description="Where pytest-timeout stops a hung test, as a multiple of its limit. "
+        "The limit itself is a verdict judged after the test ran (a test over it fails "
+        "with one line); `1` interrupts the test at its limit instead.",
     )
     categories: dict[CategoryName, Category] = Field(
         min_length=1, description="Test categories by name."

@@ -271,3 +271,42 @@ def test_a_large_attribute_elsewhere_under_the_cap_is_read(tmp_path):
 def test_a_file_that_cannot_be_read_is_an_input_error(tmp_path):
     with pytest.raises(UserError, match="cannot read"):
         list(read_junit(tmp_path, "results"))
+
+
+LOADED = """<testsuite name="pytest"><testcase classname="tests.unit.test_a" name="test_cpu"
+    time="{time}"><properties>
+    <property name="test_policy.category" value="unit"/>
+    <property name="test_policy.limit" value="1"/>
+    <property name="test_policy.reason" value="path tests/unit/**"/>
+    <property name="test_policy.wall" value="{time}"/>
+    <property name="test_policy.cpu" value="0.311"/>
+    <property name="test_policy.wait" value="2.810"/>
+    <property name="test_policy.estimate" value="{estimate}"/>
+    </properties>{failure}</testcase></testsuite>"""
+
+
+def test_the_plugins_estimate_is_the_time_judged_and_the_figures_leave_the_properties(
+        tmp_path):
+    (record,) = read(tmp_path, LOADED.format(time="3.003", estimate="0.311", failure=""))
+    assert record.time == pytest.approx(0.311)
+    assert record.properties == (("test_policy.category", "unit"),
+                                 ("test_policy.limit", "1"),
+                                 ("test_policy.reason", "path tests/unit/**"))
+
+
+@pytest.mark.parametrize("estimate", ["9.5", "nan?", "-1"])
+def test_an_estimate_above_the_time_or_unreadable_leaves_the_time(tmp_path, estimate):
+    (record,) = read(tmp_path, LOADED.format(time="3.003", estimate=estimate, failure=""))
+    assert record.time == pytest.approx(3.003)
+
+
+def test_the_audit_passes_a_cpu_bound_test_slowed_by_load_and_fails_one_over_when_idle(
+        capsys, monkeypatch, tmp_path, root):
+    loaded = LOADED.format(time="3.003", estimate="0.311", failure="").encode()
+    code, out, _ = run_audit(capsys, monkeypatch, tmp_path, loaded, root)
+    assert code == 0, out
+    over = LOADED.format(time="2.410", estimate="2.410", failure=(
+        '<failure message="over its unit limit: took 2.41 s, limit 1 s"/>')).encode()
+    code, out, _ = run_audit(capsys, monkeypatch, tmp_path, over, root)
+    assert code == 1
+    assert "test_cpu: 2.4s (limit: 1.0s) [unit]" in out

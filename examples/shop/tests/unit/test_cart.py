@@ -35,12 +35,13 @@ def test_retry_gives_up_after_three_attempts(monkeypatch):
     assert pauses == [0.5, 0.5]
 
 
-# WARNING: passes, but close to its limit (over 80 % of 1 s).
+# WARNING: passes, but close to its limit (over 80 % of 1 s). 0.85 s of CPU time, so
+# the warning holds on a loaded machine too (the verdict discounts waiting for a CPU).
 def test_bulk_pricing_is_close_to_its_limit():
-    deadline = time.perf_counter() + 0.85
+    deadline = time.thread_time() + 0.85
     cart = Cart()
     n = 0
-    while time.perf_counter() < deadline:
+    while time.thread_time() < deadline:
         cart.add(f"sku{n % 100}", 5)
         n += 1
     assert cart.total() == 5 * n

@@ -1,0 +1,82 @@
+"""The idle-machine estimator and the verdict line, on figures recorded from real runs
+(pytest 9.2, a 2-CPU Linux machine shared with other work; the loaded runs had four
+CPU-bound processes beside them)."""
+
+import pytest
+from test_policy_engine.policy.verdict import (
+    Figures,
+    idle_estimate,
+    is_over,
+    kill_point,
+    message,
+)
+
+# (wall, cpu, wait) per test, as the plugin wrote them in the JUnit file.
+SLEEP_IDLE = Figures(0.301, 0.001, 0.000)
+SLEEP_LOADED = Figures(0.319, 0.002, 0.005)
+CPU_IDLE = Figures(0.814, 0.305, 0.521)  # idle for us, but other agents shared the CPUs
+CPU_LOADED = Figures(3.003, 0.311, 2.810)
+CHILD_LOADED = Figures(3.023, 0.331, 0.312)  # the work ran in a child process
+
+
+def test_a_sleeping_test_is_judged_by_its_wall_time_loaded_or_not():
+    assert SLEEP_IDLE.estimate == pytest.approx(0.301)
+    assert SLEEP_LOADED.estimate == pytest.approx(0.314)
+
+
+def test_a_cpu_bound_test_on_a_loaded_machine_is_judged_by_what_it_did():
+    assert CPU_LOADED.estimate == pytest.approx(0.311, abs=0.01)
+    assert CPU_IDLE.estimate == pytest.approx(0.305, abs=0.01)
+    assert not is_over(0.5, CPU_LOADED)  # 0.6 of a 0.5 s limit, ten times over in wall time
+
+
+def test_a_child_process_test_keeps_its_wall_time_as_the_child_queueing_is_not_seen():
+    assert CHILD_LOADED.estimate == pytest.approx(3.023 - 0.312)
+    assert CHILD_LOADED.estimate >= CHILD_LOADED.cpu
+
+
+def test_the_estimate_never_exceeds_the_wall_time_nor_falls_below_the_cpu_time():
+    assert idle_estimate(1.0, 2.0, 0.0) == 1.0  # a multi-threaded test: CPU > wall
+    assert idle_estimate(1.0, 0.4, 0.9) == 0.4
+    assert idle_estimate(1.0, 0.0, 0.0) == 1.0
+    assert idle_estimate(-1.0, 0.0, 0.0) == 0.0
+
+
+def test_a_test_twice_over_its_limit_on_an_idle_machine_is_over_whatever_the_load():
+    for figures in (Figures(0.6), Figures(0.6, 0.6, 0.0), Figures(1.2, 0.6, 0.6)):
+        assert is_over(0.3, figures)
+
+
+def test_a_limit_of_zero_is_no_limit():
+    assert not is_over(0, Figures(100.0))
+
+
+def test_the_kill_point_is_the_limit_times_kill_after_and_zero_stays_off():
+    assert kill_point(1, 10) == 10
+    assert kill_point(0.3, 1) == 0.3
+    assert kill_point(0, 10) == 0
+
+
+def test_the_verdict_line_names_the_category_the_glob_and_the_fix():
+    assert message("unit", 1, "tests/unit/**", Figures(2.41)) == (
+        "over its unit limit: took 2.41 s, limit 1 s (tests/unit/** -> unit); "
+        "mark it @pytest.mark.slow or make it faster")
+
+
+def test_the_verdict_line_says_when_the_time_was_corrected_for_load():
+    assert message("unit", 0.2, "tests/unit/**", CPU_LOADED) == (
+        "over its unit limit: took 3.00 s (0.31 s on an idle machine: 2.81 s waiting for a "
+        "CPU), limit 0.2 s (tests/unit/** -> unit); mark it @pytest.mark.slow or make it "
+        "faster")
+
+
+def test_an_explicit_limit_is_named_as_such():
+    assert message("unit", 0.2, "explicit timeout", Figures(0.3)) == (
+        "over its limit: took 0.30 s, limit 0.2 s (explicit timeout 0.2); "
+        "mark it @pytest.mark.slow or make it faster")
+
+
+def test_the_figures_are_written_as_junit_properties_with_three_decimals():
+    assert CPU_LOADED.properties() == [
+        ("test_policy.wall", "3.003"), ("test_policy.cpu", "0.311"),
+        ("test_policy.wait", "2.810"), ("test_policy.estimate", "0.311")]
