@@ -163,8 +163,8 @@ def test_a_quick_selection_runs_serially_once_its_time_is_recorded(pytester):
     second.assert_outcomes(passed=5)
     first.stdout.fnmatch_lines(["*parallel: 2 workers (from the policy)*"])
     second.stdout.fnmatch_lines(["*parallel: serial: the last run of this selection took "
-                                 "0.? s in 5 tests; 2 workers would save less than their "
-                                 "start-up (~2 s)"])
+                                 "* s in 5 tests; 2 workers would save less than their "
+                                 "start-up (~2 s)*"])
     assert "gw0" not in second.stdout.str()
 
 

@@ -124,6 +124,7 @@ def test_lint_rejects_a_real_sleep_and_passes_its_mocked_twin(tmp_path: Path):
     assert passed.returncode == 0, passed.stdout + passed.stderr
 
 
+@pytest.mark.slow  # two real Semgrep runs: near 5 s under load
 def test_excluded_files_and_a_patterns_allowed_paths_are_not_flagged(tmp_path: Path):
     shutil.copy(ROOT / "policy.yaml", tmp_path / "policy.yaml")
     body = ("import subprocess\nimport time\n\ndef test_spawns():\n"
