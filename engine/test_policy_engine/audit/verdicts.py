@@ -163,12 +163,21 @@ class AuditResult:
     durations: dict[str, float] | None = None  # node id -> seconds, when asked for
 
 
+#: Bounds on the files guessed from a classname: a module is a few packages deep, and no
+#: file system takes a longer path; a hostile 800 KB classname costs 32 short strings.
+MAX_MODULE_PARTS = 32
+MAX_PATH_CHARS = 4096
+#: Category indexes are stored as unsigned 16-bit numbers; a real project has a handful.
+MAX_CATEGORIES = 1_000
+
+
 def candidate_paths(classname: str) -> list[str]:
     """Files a pytest dotted classname may come from, longest first."""
     if "/" in classname or "\\" in classname:
         return [classname.replace("\\", "/")]
-    parts = classname.split(".")
-    return ["/".join(parts[:i]) + ".py" for i in range(len(parts), 0, -1) if parts[i - 1]]
+    parts = classname.split(".", MAX_MODULE_PARTS)[:MAX_MODULE_PARTS]
+    out = ["/".join(parts[:i]) + ".py" for i in range(len(parts), 0, -1) if parts[i - 1]]
+    return [path for path in out if len(path) <= MAX_PATH_CHARS]
 
 
 def node_id(record: CaseRecord, is_file: Callable[[str], bool] | None = None) -> str:
@@ -187,7 +196,7 @@ def node_id(record: CaseRecord, is_file: Callable[[str], bool] | None = None) ->
         path = record.file
     if module_parts is None:
         if is_file is not None:
-            for i in range(len(parts), 0, -1):
+            for i in range(min(len(parts), MAX_MODULE_PARTS), 0, -1):
                 if is_file("/".join(parts[:i]) + ".py"):
                     module_parts = i
                     break
@@ -259,9 +268,14 @@ class _Limits:
     def _entry(self, category: int, limit: float) -> tuple[int, float, float]:
         return category, limit, limit * self.warn_ratio if limit > 0 else math.inf
 
-    def _category_index(self, name: str) -> int:
+    def _category_index(self, name: str, source: str = "") -> int:
         index = self.index.get(name)
         if index is None:
+            if len(self.categories) >= MAX_CATEGORIES:
+                raise UserError([Problem(
+                    source, None, None, "",
+                    f"more than {MAX_CATEGORIES:,} distinct {CATEGORY_PROPERTY} values",
+                    "these results were not written by the test-policy plugin")])
             index = self.index[name] = len(self.categories)
             self.categories.append(name)
         return index
@@ -273,10 +287,10 @@ class _Limits:
         if not recorded or recorded_limit is None:
             return None
         if record.prop(REASON_PROPERTY) == EXPLICIT_REASON:
-            return self._category_index(recorded), recorded_limit
+            return self._category_index(recorded, record.source), recorded_limit
         if recorded in self.policy.categories:
             return self._category_index(recorded), self.threshold(recorded)
-        return self._category_index(recorded), recorded_limit
+        return self._category_index(recorded, record.source), recorded_limit
 
     def _classify(self, record: CaseRecord) -> str:
         candidates = [record.file] if record.file else []

@@ -51,7 +51,7 @@ def result_files(paths: list[str]) -> list[tuple[Path, str]]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*.xml") if p.is_file())
+            files = sorted(_xml_below(path, given, problems))
             if not files:
                 problems.append(Problem(given, None, None, "", "no *.xml result files found",
                                         "check the artifact download step's path"))
@@ -68,9 +68,31 @@ def result_files(paths: list[str]) -> list[tuple[Path, str]]:
     return found
 
 
+def _xml_below(root: Path, given: str, problems: list[Problem]) -> list[Path]:
+    """The regular *.xml files below `root`; an unreadable directory is a problem, never
+    skipped without a word (its results would not be audited)."""
+    def unreadable(exc: OSError) -> None:
+        where = exc.filename if isinstance(exc.filename, str) else given
+        problems.append(Problem(where, None, None, "",
+                                f"cannot read this directory ({exc.strerror})",
+                                "its result files would not be audited"))
+
+    found = []
+    for folder, _dirs, names in os.walk(root, onerror=unreadable):
+        for name in names:
+            if name.endswith(".xml"):
+                candidate = Path(folder, name)
+                if candidate.is_file():
+                    found.append(candidate)
+    return found
+
+
 @lru_cache(maxsize=4096)
 def _is_file(relpath: str) -> bool:
-    return Path(relpath).is_file()
+    try:
+        return Path(relpath).is_file()
+    except (OSError, ValueError):  # a part longer than NAME_MAX, a NUL byte
+        return False
 
 
 def exit_code(result: AuditResult, fail_on_warning: bool) -> int:
@@ -82,6 +104,7 @@ def exit_code(result: AuditResult, fail_on_warning: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    _is_file.cache_clear()  # relative to this run's working directory
     policy = load_policy(args.policy)
     overrides = overrides_from_env(os.environ, policy)
     files = result_files(args.paths)
