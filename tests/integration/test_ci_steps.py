@@ -259,6 +259,7 @@ def test_the_audit_step_reads_every_uploaded_file_and_writes_durations(project, 
 ESTIMATE = re.compile(r"Running group (\d)/2 \(estimated duration: ([0-9.]+)s\)")
 
 
+@pytest.mark.slow  # two sharded pytest runs and an audit: over 5 s under load
 def test_shards_split_by_the_audits_durations_are_balanced(tmp_path):
     """Recorded times 0.9 ... 0.1 s: the two shards' predicted times differ by less than the
     longest test, and together they run every test once."""

@@ -165,7 +165,7 @@ def test_a_quick_selection_runs_serially_once_its_time_is_recorded(pytester):
     second.stdout.fnmatch_lines(["*parallel: serial: the last run of this selection took "
                                  "* s in 5 tests; 2 workers would save less than their "
                                  "start-up (~2 s)*"])
-    assert "gw0" not in second.stdout.str()
+    assert "[gw" not in second.stdout.str()  # no worker ran a test (the path may say gw0)
 
 
 ORDERED = """

@@ -86,6 +86,7 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
                                          timeout=OUTER)
 
 
+@pytest.mark.slow  # several real pytest runs: near 5 s under load
 def test_a_unit_test_whose_code_reaches_the_network_spawns_or_sleeps_fails_naming_the_call(
         pytester):
     project(pytester)
@@ -134,6 +135,7 @@ def test_a_unit_test_whose_code_reaches_the_network_spawns_or_sleeps_fails_namin
     assert "test_policy.guard.network" in cases["test_fetch_swallowed"]
 
 
+@pytest.mark.slow  # several real pytest runs: near 5 s under load
 def test_the_same_calls_mocked_pass_and_asyncio_and_integration_tests_are_left_alone(
         pytester):
     project(pytester)
@@ -181,6 +183,7 @@ def test_the_same_calls_mocked_pass_and_asyncio_and_integration_tests_are_left_a
     result.assert_outcomes(passed=5)
 
 
+@pytest.mark.slow  # several real pytest runs: near 5 s under load
 def test_the_allow_marker_lets_a_test_class_or_module_do_the_named_kind(pytester):
     project(pytester)
     pytester.makepyfile(**{"tests/unit/test_allowed": """
