@@ -79,6 +79,15 @@ def owned_files(rules_dir: Path) -> list[Path]:
     return found
 
 
+def generated(policy: Policy, source: str = "policy.yaml") -> dict[str, str]:
+    """File name -> text of what `generate` writes: the rules, and their samples unless the
+    policy says `lint.rule_tests: false` (an adopter's repository gets the rules only)."""
+    files = render_rules(policy, source)
+    if policy.lint.rule_tests:
+        return files
+    return {name: text for name, text in files.items() if name.endswith(".yaml")}
+
+
 def write_rules(policy: Policy, rules_dir: Path, source: str = "policy.yaml") -> list[Path]:
     """Write every generated file into `rules_dir` and remove the stale ones generate owns.
 
@@ -87,7 +96,7 @@ def write_rules(policy: Policy, rules_dir: Path, source: str = "policy.yaml") ->
     staging leaves `rules_dir` as it was, and no file is ever half-written. Returns the paths
     of all generated files, sorted. Raises OSError when the directory cannot be written.
     """
-    files = render_rules(policy, source)
+    files = generated(policy, source)
     stale = [path for path in owned_files(rules_dir) if path.name not in files]
     rules_dir.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[str, Path]] = []
@@ -112,7 +121,7 @@ def write_rules(policy: Policy, rules_dir: Path, source: str = "policy.yaml") ->
 
 def check(policy: Policy, rules_dir: Path, source: str = "policy.yaml") -> str:
     """A unified diff from what is on disk to what the policy generates ('' when in sync)."""
-    files = render_rules(policy, source)
+    files = generated(policy, source)
     names = sorted(set(files) | {path.name for path in owned_files(rules_dir)})
     out: list[str] = []
     for name in names:
