@@ -126,3 +126,42 @@ def test_init_keeps_every_byte_of_a_ten_hook_config_and_its_hooks_then_pass(tmp_
     again = run(repo, env, sys.executable, "-m", "test_policy_engine", "init")
     assert "nothing to change" in again.stdout, again.stdout
     assert (repo / ".pre-commit-config.yaml").read_text() == merged
+
+
+def test_two_branches_that_each_record_a_slow_test_merge_without_a_conflict(tmp_path: Path):
+    env = environment(tmp_path)
+    env.update({"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"})
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "policy.yaml").write_text(
+        "version: 1\ncategories:\n  unit:\n    limit: 1\n    default: true\n")
+
+    def record(*names: str) -> None:
+        cases = "".join(f'<testcase classname="tests.test_app" name="{n}" time="2.0"/>'
+                        for n in names)
+        (tmp_path / "results.xml").write_text(f"<testsuite>{cases}</testsuite>")
+        done = run(repo, env, sys.executable, "-m", "test_policy_engine", "baseline",
+                   str(tmp_path / "results.xml"))
+        assert done.returncode == 0, done.stdout
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        done = run(repo, env, "git", *args)
+        assert done.returncode == 0, done.stdout
+        return done
+
+    git("init", "-q", "-b", "main")
+    record("test_m")
+    git("add", "-A")
+    git("commit", "-qm", "baseline")
+    git("checkout", "-qb", "a")
+    record("test_m", "test_n1")
+    git("commit", "-qam", "a")
+    git("checkout", "-q", "main")
+    record("test_m", "test_n2")
+    git("commit", "-qam", "b")
+    git("merge", "-q", "--no-edit", "a")
+    text = (repo / ".test-policy-baseline").read_text()
+    for name in ("test_m", "test_n1", "test_n2"):
+        assert f"tests/test_app.py::{name} unit 2.000\n" in text
+    assert "<<<<<<<" not in text

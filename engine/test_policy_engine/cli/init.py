@@ -207,5 +207,7 @@ def run(args: argparse.Namespace) -> int:
     print("next: `test-policy check` to see what the policy enforces, "
           "`pre-commit install` to run the hooks on every commit, "
           "`pre-commit run --all-files` to see today's findings, "
+          "`test-policy baseline RESULTS` on a JUnit XML run (pytest --junit-xml=FILE) to "
+          "record today's slow tests as known debt, "
           "and commit these files to run the workflow in CI.")
     return 0
