@@ -13,8 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 
-#: Where test suites live, in the order they are looked for.
-TEST_ROOTS = ("tests", "test")
+#: Where test suites live, in the order they are looked for: at the top (`testing/` is
+#: pluggy's and pytest's style), and inside a src-layout package (`src/<pkg>/tests`).
+TEST_ROOTS = ("tests", "test", "testing")
+SRC_ROOT = re.compile(r"^src/[^/]+/(tests|test|testing)$")
 #: Sub-directory names of a test root, by the category they suggest.
 UNIT_DIRS = ("unit", "unit_tests", "unittests")
 INTEGRATION_DIRS = ("integration", "integration_tests", "functional", "component")
@@ -37,6 +39,7 @@ ACTIONS: Mapping[str, tuple[str, str]] = {
 #: The files `init` writes, relative to the target directory (the policy's name may vary).
 PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
 WORKFLOW = ".github/workflows/test-policy.yml"
+SEMGREPIGNORE = ".semgrepignore"
 
 PLACEHOLDER = re.compile(r"@@([a-z_]+)@@")
 
@@ -57,7 +60,7 @@ class Layout:
 
     def describe(self) -> str:
         if not self.roots:
-            return "no tests/ or test/ directory"
+            return "no tests/, test/, testing/ or src/<package>/tests/ directory"
         if self.flat:
             return ", ".join(f"{root}/" for root in self.roots) + " (flat)"
         return ", ".join(f"{d}/" for d in self.unit + self.integration + self.e2e)
@@ -66,7 +69,8 @@ class Layout:
 def detect_layout(directories: Iterable[str]) -> Layout:
     """The layout among `directories` (POSIX paths relative to the project root)."""
     present = set(directories)
-    roots = tuple(root for root in TEST_ROOTS if root in present)
+    roots = tuple(root for root in TEST_ROOTS if root in present) + tuple(
+        sorted(d for d in present if SRC_ROOT.match(d)))
 
     def found(names: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(f"{root}/{name}" for root in roots for name in names
@@ -168,13 +172,40 @@ def render_policy(layout: Layout) -> str:
     })
 
 
-def render_pre_commit(layout: Layout, policy_name: str) -> str:
-    return fill(template("pre-commit-config.yaml.tmpl"), {
+def render_hooks_entry(layout: Layout, policy_name: str) -> str:
+    """The engine's `repos:` item (`- repo: local`, at column 0, after a comment line)."""
+    return fill(template("pre-commit-entry.yaml.tmpl"), {
         "policy": policy_name,
         "policy_regex": re.escape(policy_name),
         "lint_regex": json.dumps(lint_regex(layout)),
         "semgrep_version": SEMGREP_VERSION,
     })
+
+
+def render_pre_commit(layout: Layout, policy_name: str) -> str:
+    """A whole pre-commit config holding the engine's hooks only (for a repository without one)."""
+    entry = render_hooks_entry(layout, policy_name).split("\n", 1)[1]  # the "added by" line
+    indented = "".join(f"  {line}" if line.strip() else line
+                       for line in entry.splitlines(keepends=True))
+    return fill(template("pre-commit-config.yaml.tmpl"), {"entry": indented})
+
+
+def render_semgrepignore() -> str:
+    return template("semgrepignore.tmpl")
+
+
+def ignores_tests(semgrepignore: str, layout: Layout) -> list[str]:
+    """The lines of a `.semgrepignore` that keep Semgrep out of the test roots."""
+    roots = {root for root in layout.roots or ("tests",)}
+    found = []
+    for line in semgrepignore.splitlines():
+        entry = line.strip()
+        if not entry or entry.startswith(("#", "!", ":")):
+            continue
+        bare = entry.strip("/").removesuffix("/**").removesuffix("/*").strip("/")
+        if bare in roots or bare in ("tests", "test", "testing"):
+            found.append(entry)
+    return found
 
 
 def render_workflow(layout: Layout, policy_name: str) -> str:
@@ -190,9 +221,11 @@ def render_workflow(layout: Layout, policy_name: str) -> str:
 
 
 def render_all(layout: Layout, policy_name: str) -> dict[str, str]:
-    """Relative path -> text of every file `init` writes (rules/ apart)."""
+    """Relative path -> text of every file `init` writes into a repository without them
+    (rules/ apart)."""
     return {
         policy_name: render_policy(layout),
         PRE_COMMIT_CONFIG: render_pre_commit(layout, policy_name),
         WORKFLOW: render_workflow(layout, policy_name),
+        SEMGREPIGNORE: render_semgrepignore(),
     }

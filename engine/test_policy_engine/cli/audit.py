@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import stat
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from test_policy_engine.audit.report import FORMATS, github, markdown, render
 from test_policy_engine.audit.verdicts import AuditResult, audit_files, overrides_from_env
+from test_policy_engine.cli import baseline
 from test_policy_engine.cli.files import write_atomic
 from test_policy_engine.policy.errors import Problem, UserError
 from test_policy_engine.policy.loader import load_policy
@@ -29,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also list the N slowest tests")
     parser.add_argument("--fail-on-warning", action="store_true",
                         help="exit 1 on warnings and unreadable times too")
+    parser.add_argument("--baseline", metavar="FILE",
+                        help="known slow tests (default: .test-policy-baseline beside the "
+                        "policy, when it exists); see `test-policy baseline`")
     parser.add_argument("--durations-out", metavar="FILE",
                         help="write every pytest test's duration as pytest-split's "
                         ".test_durations JSON")
@@ -108,16 +113,23 @@ def run(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     overrides = overrides_from_env(os.environ, policy)
     files = result_files(args.paths)
+    baseline_path = baseline.default_path(args)
+    entries = baseline.read(baseline_path)
     result, problems = audit_files(files, policy, overrides, top=max(args.top, 10),
-                                   durations=args.durations_out is not None,
+                                   durations=args.durations_out is not None or bool(entries),
                                    is_file=_is_file)
     if problems:
         raise UserError(problems)
+    ratchet = None
+    if entries:
+        result, ratchet = baseline.apply(result, entries, _is_file, dt.date.today())
     output = render(result, args.format, args.top, _is_file)
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     if in_actions and args.format in ("text", "markdown"):
         output = github(result, _is_file) + output
     sys.stdout.write(output)
+    if ratchet is not None:
+        sys.stdout.write(baseline.report(ratchet, baseline_path))
     if in_actions:
         _write_step_summary(result)
     if args.durations_out is not None and result.durations is not None:
@@ -125,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
                      json.dumps(result.durations, indent=2, sort_keys=True) + "\n")
         print(f"wrote {len(result.durations):,} durations to {args.durations_out}",
               file=sys.stderr)
+    if ratchet is not None and ratchet.failed:
+        return 1
     return exit_code(result, args.fail_on_warning)
 
 

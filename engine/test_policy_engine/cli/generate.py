@@ -114,6 +114,15 @@ def _locked(rules_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def generated(policy: Policy, source: str = "policy.yaml") -> dict[str, str]:
+    """File name -> text of what `generate` writes: the rules, and their samples unless the
+    policy says `lint.rule_tests: false` (an adopter's repository gets the rules only)."""
+    files = render_rules(policy, source)
+    if policy.lint.rule_tests:
+        return files
+    return {name: text for name, text in files.items() if name.endswith(".yaml")}
+
+
 def write_rules(policy: Policy, rules_dir: Path, source: str = "policy.yaml") -> list[Path]:
     """Write every generated file into `rules_dir` and remove the stale ones generate owns.
 
@@ -128,7 +137,7 @@ def write_rules(policy: Policy, rules_dir: Path, source: str = "policy.yaml") ->
 
 
 def _write_rules(policy: Policy, rules_dir: Path, source: str) -> list[Path]:
-    files = render_rules(policy, source)
+    files = generated(policy, source)
     stale = [path for path in owned_files(rules_dir) if path.name not in files]
     for leftover in stale_temporaries(rules_dir, [*files, MANIFEST]):
         leftover.unlink(missing_ok=True)
@@ -155,7 +164,7 @@ def _write_rules(policy: Policy, rules_dir: Path, source: str) -> list[Path]:
 
 def check(policy: Policy, rules_dir: Path, source: str = "policy.yaml") -> str:
     """A unified diff from what is on disk to what the policy generates ('' when in sync)."""
-    rendered = render_rules(policy, source)
+    rendered = generated(policy, source)
     files = {**rendered, MANIFEST: manifest(list(rendered))}
     names = sorted(set(files) | {path.name for path in owned_files(rules_dir)})
     out: list[str] = [f"stale temporary file {path} (left by an interrupted generate; "

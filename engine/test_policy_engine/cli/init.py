@@ -1,120 +1,169 @@
-"""`test-policy init`: a starter policy, pre-commit config and CI workflow for a repository."""
+"""`test-policy init`: a starter policy, pre-commit hooks, CI workflow and `.semgrepignore`.
+
+It never destroys what a repository has: an existing `.pre-commit-config.yaml` gains the
+engine's `repos:` entry as text (every other byte kept), an existing `policy.yaml`, workflow
+or `.semgrepignore` is left as it is (`--force` replaces the policy and the workflow, and says
+so), and a second run changes nothing. `--dry-run` prints the changes as unified diffs.
+"""
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from test_policy_engine.adopt import precommit, scaffold
+from test_policy_engine.adopt import merge, pytest_config, scaffold
 from test_policy_engine.cli.files import write_atomic
-from test_policy_engine.cli.generate import write_rules
+from test_policy_engine.cli.generate import check, generated, owned_files, write_rules
 from test_policy_engine.policy.errors import UserError
-from test_policy_engine.policy.loader import load_policy
+from test_policy_engine.policy.loader import load_policy, parse_policy
+from test_policy_engine.policy.model import Policy
 
-HELP = "write a starter policy.yaml, pre-commit config and CI workflow for this repository"
+HELP = ("set up this repository: policy.yaml, pre-commit hooks, CI workflow, .semgrepignore "
+        "(merges into existing files, never overwrites them)")
 
 #: Directories never searched for test suites.
 SKIPPED = frozenset({".git", ".venv", "venv", "node_modules", ".tox", ".nox", "build", "dist"})
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", default=".", metavar="DIR",
                         help="the repository to set up (default: the current directory)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="print what would be written or changed, as a diff; write nothing")
     parser.add_argument("--force", action="store_true",
-                        help="replace an existing policy and workflow with the starter ones "
-                        "(a pre-commit config is always merged, never replaced)")
+                        help="replace an existing policy file and .github/workflows/"
+                             "test-policy.yml (the pre-commit config is still only added to)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="write nothing; print what would change as unified diffs")
 
 
-#: Written where no `.semgrepignore` exists: without one, Semgrep skips `tests/` itself.
-SEMGREPIGNORE = """\
-# Written by `test-policy init`: Semgrep's built-in ignore list skips tests/ when this file
-# is missing, and the test-policy rules exist to scan tests.
-.git/
-.venv/
-venv/
-.tox/
-.nox/
-build/
-dist/
-node_modules/
-"""
+def _subdirs(path: Path) -> list[Path]:
+    try:
+        return sorted(p for p in path.iterdir() if p.is_dir() and p.name not in SKIPPED)
+    except OSError:
+        return []
+
+
+def directories(root: Path) -> list[str]:
+    """Directories up to two levels below `root`, and four below `src/` (`src/<pkg>/tests/unit`),
+    as POSIX paths relative to `root`."""
+    found = []
+
+    def walk(path: Path, depth: int) -> None:
+        for child in _subdirs(path):
+            found.append(child.relative_to(root).as_posix())
+            if depth > 1:
+                walk(child, depth - 1)
+
+    walk(root, 2)
+    if (root / "src").is_dir():
+        for package in _subdirs(root / "src"):
+            for tests in _subdirs(package):
+                found.extend(p.relative_to(root).as_posix() for p in [tests, *_subdirs(tests)])
+    return sorted(set(found))
 
 
 @dataclass(frozen=True)
 class Change:
-    """One file `init` writes: `before` is its current text (None when it is new)."""
+    """One file `init` looked at: its text before (None: absent) and after, and what it says."""
 
-    path: Path
+    name: str
     before: str | None
-    after: str
-    verb: str  # what the line printed for it says: wrote, added to, replaced
+    after: str | None
+    message: str
 
-
-def plan(root: Path, files: dict[str, str],
-         force: bool) -> tuple[list[Change], list[str]]:
-    """(the files to write, the notes on the files left as they are). Never drops a line
-    of the user's: an existing pre-commit config is merged, the rest is kept unless
-    `force` says to replace it (and then the note says so)."""
-    changes: list[Change] = []
-    notes: list[str] = []
-    for name, text in {**files, SEMGREPIGNORE_NAME: SEMGREPIGNORE}.items():
-        path = root / name
-        before = _read(path)
-        if before is None:
-            changes.append(Change(path, None, text, "wrote"))
-        elif before == text:
-            notes.append(f"{path}: unchanged")
-        elif name == scaffold.PRE_COMMIT_CONFIG:
-            merged = precommit.merge(before, text)
-            if merged.text is None:
-                notes.append(f"{path}: left as it is: {merged.note}"
-                             + ("" if "already" in merged.note else
-                                "; add these lines under its `repos:`:\n"
-                                + precommit.our_entry(text)))
-            else:
-                changes.append(Change(path, before, merged.text, "added the hooks to"))
-        elif force and name != SEMGREPIGNORE_NAME:
-            changes.append(Change(path, before, text, "replaced"))
-        else:
-            hint = ("; compare with `test-policy init --dry-run --force`"
-                    if name != SEMGREPIGNORE_NAME else
-                    "; make sure it does not ignore your test directories")
-            notes.append(f"{path}: exists, kept{hint}")
-    return changes, notes
-
-
-SEMGREPIGNORE_NAME = ".semgrepignore"
+    @property
+    def changes(self) -> bool:
+        return self.after is not None and self.after != self.before
 
 
 def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # absent: writing it says what is wrong
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: cannot read (not UTF-8 text)") from None
 
 
-def diff(change: Change) -> str:
+def _lines(text: str) -> str:
+    count = len(text.splitlines())
+    return f"{count} line{'s' * (count != 1)}"
+
+
+def plan(root: Path, layout: scaffold.Layout, policy_name: str, force: bool) -> list[Change]:
+    """What `init` does to each file it writes (rules/ apart)."""
+    wanted = scaffold.render_all(layout, policy_name)
+    changes = []
+    for name, text in wanted.items():
+        before = _read(root / name)
+        if before is None:
+            changes.append(Change(name, None, text, "wrote"))
+        elif before == text:
+            changes.append(Change(name, before, None, "unchanged"))
+        elif name == scaffold.PRE_COMMIT_CONFIG:
+            merged = merge.add_entry(before, scaffold.render_hooks_entry(layout, policy_name))
+            if merged.text is not None:
+                changes.append(Change(name, before, merged.text, f"updated ({merged.reason})"))
+            elif merged.reason.startswith("already"):
+                changes.append(Change(name, before, None, f"kept: {merged.reason}"))
+            else:
+                raise UserError(
+                    f"{root / name}: cannot add the engine's hooks ({merged.reason}); "
+                    "hint: add this entry to its `repos:` list by hand, then run init again:\n"
+                    + scaffold.render_hooks_entry(layout, policy_name))
+        elif name == scaffold.SEMGREPIGNORE:
+            skipped = scaffold.ignores_tests(before, layout)
+            if skipped:
+                changes.append(Change(name, before, None, "kept, but it lists "
+                                      f"{', '.join(skipped)}: Semgrep skips those test files; "
+                                      "remove the line to lint them"))
+            else:
+                changes.append(Change(name, before, None, "kept: Semgrep scans the test files"))
+        elif force:
+            changes.append(Change(name, before, text,
+                                  f"replaced (--force: your {_lines(before)} are gone, "
+                                  "unless committed)"))
+        elif name == scaffold.WORKFLOW:
+            changes.append(Change(name, before, None,
+                                  "kept: it differs from what init writes; see the difference "
+                                  "with `test-policy init --dry-run --force` and merge by hand"))
+        else:
+            changes.append(Change(name, before, None,
+                                  "kept: never overwritten (--force replaces it)"))
+    return changes
+
+
+def diff(name: str, before: str | None, after: str) -> str:
     lines = difflib.unified_diff(
-        (change.before or "").splitlines(keepends=True), change.after.splitlines(keepends=True),
-        fromfile=str(change.path) if change.before is not None else "/dev/null",
-        tofile=str(change.path))
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        (before or "").splitlines(keepends=True), after.splitlines(keepends=True),
+        fromfile=f"a/{name}" if before is not None else "/dev/null", tofile=f"b/{name}")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                   for line in lines)
 
 
-def directories(root: Path) -> list[str]:
-    """Directories up to two levels below `root`, as POSIX paths relative to it."""
-    found = []
-    for first in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in SKIPPED):
-        found.append(first.name)
-        found.extend(f"{first.name}/{second.name}" for second in sorted(first.iterdir())
-                     if second.is_dir())
-    return found
+def _policy(changes: list[Change], policy_name: str, path: Path) -> Policy:
+    """The policy the rules are generated from: the one written, or the one kept."""
+    change = next(c for c in changes if c.name == policy_name)
+    if change.after is not None:
+        return parse_policy(change.after.encode(), str(path))
+    return load_policy(path)
+
+
+def _check_writable(root: Path, changes: list[Change]) -> None:
+    """Refuse before writing anything when a file's directory cannot be one (a file is
+    in its way): nothing is written half-way."""
+    for change in changes:
+        if not (change.changes and change.after is not None):
+            continue
+        for parent in (root / change.name).parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise UserError(f"{root / change.name}: cannot write ({parent} is a file, "
+                                    "not a directory)")
+                break
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,31 +171,59 @@ def run(args: argparse.Namespace) -> int:
     if not root.is_dir():
         raise UserError(f"{args.dir}: --dir: no such directory")
     layout = scaffold.detect_layout(directories(root))
-    files = scaffold.render_all(layout, args.policy)
+    changes = plan(root, layout, args.policy, args.force)
     policy_path = root / args.policy
     rules_dir = policy_path.parent / "rules"  # where `test-policy generate` looks
-    changes, notes = plan(root, files, args.force)
+    policy = _policy(changes, args.policy, policy_path)
+    source = policy_path.name
+    rules_diff = check(policy, rules_dir, source)
+    theirs = [p for p in sorted(rules_dir.iterdir()) if p.is_file()
+              and p not in owned_files(rules_dir)] if rules_dir.is_dir() else []
+    if not args.dry_run:
+        _check_writable(root, changes)
     if args.dry_run:
         for change in changes:
-            sys.stdout.write(diff(change))
-        for note in notes:
-            print(note)
-        print(f"(dry run: nothing written; the rules would be generated into {rules_dir}/)")
-        return 0
+            if change.changes and change.after is not None:
+                print(diff(change.name, change.before, change.after), end="")
+        print(rules_diff, end="")
     for change in changes:
-        write_atomic(change.path, change.after)
-        print(f"{change.verb} {change.path}")
-    for note in notes:
-        print(note)
-    policy = load_policy(policy_path)  # the user's own, or what was just written
-    try:
-        written = write_rules(policy, rules_dir, source=policy_path.name)
-    except OSError as exc:
-        raise UserError(f"{rules_dir}: cannot write ({exc.strerror or exc})") from None
-    for path in written:
-        print(f"wrote {path}")
+        if args.dry_run:
+            verb = change.message.replace("wrote", "would write", 1)
+        else:
+            if change.changes and change.after is not None:
+                write_atomic(root / change.name, change.after)
+            verb = change.message
+        if verb in ("wrote", "would write"):
+            print(f"{verb} {root / change.name}")
+        else:
+            print(f"{root / change.name}: {verb}")
+    if rules_diff and not args.dry_run:
+        try:
+            written = write_rules(policy, rules_dir, source=source)
+        except OSError as exc:
+            raise UserError(f"{rules_dir}: cannot write ({exc.strerror or exc})") from None
+        for path in written:
+            print(f"wrote {path}")
+    elif rules_diff:
+        print(f"would write {len(generated(policy, source))} files to {rules_dir}/")
+    for path in theirs:
+        print(f"{path}: kept (not generated by test-policy)")
+    if not rules_diff and not any(c.changes for c in changes):
+        print("nothing to change: this repository is set up")
     print(f"\nlayout: {layout.describe()}")
+    found = pytest_config.find(lambda name: _read(root / name))
+    notes = pytest_config.notes(found) if found else []
+    if found and notes:
+        print(f"pytest config ({found.where}), with the policy in force:")
+        for note in notes:
+            print(f"  {note}")
+    if args.dry_run:
+        print("dry run: nothing written")
+        return 0
     print("next: `test-policy check` to see what the policy enforces, "
           "`pre-commit install` to run the hooks on every commit, "
+          "`pre-commit run --all-files` to see today's findings, "
+          "`test-policy baseline RESULTS` on a JUnit XML run (pytest --junit-xml=FILE) to "
+          "record today's slow tests as known debt, "
           "and commit these files to run the workflow in CI.")
     return 0

@@ -13,7 +13,7 @@ from test_policy_engine import __version__
 from test_policy_engine.policy.errors import UserError
 
 #: Subcommands, in the order `--help` lists them; each is test_policy_engine.cli.<name>.
-COMMANDS = ("check", "schema", "explain", "generate", "lint", "audit", "init")
+COMMANDS = ("check", "schema", "explain", "generate", "lint", "audit", "init", "baseline")
 
 
 def _load(name: str) -> ModuleType:

@@ -256,6 +256,13 @@ class Lint(_Model):
         description="Globs of files the rules never scan (deliberately slow examples, "
         "vendored code).",
     )
+    rule_tests: bool = Field(
+        default=True,
+        description="Also write each rule's `semgrep --test` sample (`rules/<id>.py`, "
+        "deliberate violations) beside it. `test-policy init` sets it false: an adopter's "
+        "repository gets the rules only, so its own pytest, ruff and doctest runs never "
+        "collect the samples.",
+    )
 
 
 class Audit(_Model):

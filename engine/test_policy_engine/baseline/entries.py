@@ -1,0 +1,92 @@
+"""The baseline file: one entry per line, sorted, readable, and stable under line moves.
+
+    slow <node id> <category> <seconds> [until=YYYY-MM-DD] [# reason]
+
+A node id may hold spaces (`test_x[a b]`), so the fields after it are read from the right.
+No line numbers and no file hashes: an entry changes only when its test does. Lines starting
+with `#` are comments; `test-policy baseline` writes the header and keeps each entry's
+`until=` and reason when it rewrites the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from test_policy_engine.policy.errors import Problem, UserError
+
+#: The file's default name, in the repository root (beside the policy).
+DEFAULT_NAME = ".test-policy-baseline"
+#: The `.gitattributes` line that makes `git merge` keep both branches' new entries.
+GITATTRIBUTES_LINE = f"{DEFAULT_NAME} merge=union"
+
+HEADER = (
+    "# test-policy baseline: known debt, written by `test-policy baseline RESULTS...`.\n"
+    "# slow <node id> <category> <seconds recorded> [until=YYYY-MM-DD] [# reason]\n"
+    "# A listed test over its limit is a warning; more than 2x its recorded time, past its\n"
+    "# `until=` date, or within its limit again (prune it: `test-policy baseline --prune`)\n"
+    "# fails the audit.\n"
+)
+
+
+@dataclass(frozen=True, order=True)
+class Entry:
+    node_id: str
+    category: str
+    seconds: float
+    until: dt.date | None = None
+    reason: str = ""
+
+    def render(self) -> str:
+        parts = ["slow", self.node_id, self.category, f"{self.seconds:.3f}"]
+        if self.until is not None:
+            parts.append(f"until={self.until.isoformat()}")
+        if self.reason:
+            parts.append(f"# {self.reason}")
+        return " ".join(parts)
+
+    def expired(self, today: dt.date) -> bool:
+        return self.until is not None and self.until < today
+
+
+def parse_line(line: str, where: str, number: int) -> Entry:
+    """One entry line; a malformed one is the user's input error, with its place."""
+    def bad(what: str, got: str, hint: str) -> UserError:
+        return UserError([Problem(where, number, 1, "baseline", f"{what} (got {got!r})", hint)])
+
+    body, _, reason = line.partition(" # ")
+    tokens = body.split()
+    if not tokens or tokens[0] != "slow":
+        raise bad("an entry starts with `slow`", tokens[0] if tokens else line,
+                  "slow <node id> <category> <seconds>")
+    until = None
+    if tokens[-1].startswith("until="):
+        text = tokens.pop()[len("until="):]
+        try:
+            until = dt.date.fromisoformat(text)
+        except ValueError:
+            raise bad("until= must be a date YYYY-MM-DD", text, "e.g. until=2027-01-31") from None
+    if len(tokens) < 4:
+        raise bad("a slow entry has a node id, a category and seconds", body,
+                  "slow <node id> <category> <seconds>")
+    try:
+        seconds = float(tokens[-1])
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise bad("seconds must be a number of 0 or more", tokens[-1], "e.g. 2.104")
+    return Entry(" ".join(tokens[1:-2]), tokens[-2], seconds, until, reason.strip())
+
+
+def parse(text: str, where: str) -> list[Entry]:
+    return [parse_line(line, where, number)
+            for number, line in enumerate(text.splitlines(), 1)
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def render(entries: Iterable[Entry]) -> str:
+    """The whole file: the header, then one line per test, sorted by node id."""
+    unique = {entry.node_id: entry for entry in sorted(entries)}
+    return HEADER + "".join(f"{unique[key].render()}\n" for key in sorted(unique))
