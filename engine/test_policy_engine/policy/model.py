@@ -224,7 +224,7 @@ class BannedPattern(_Model):
         description="The severity Semgrep shows. Both block the commit: the hook runs "
         "Semgrep with `--error`; use `# nosemgrep: <id>` for a justified exception.",
     )
-    min_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(
+    min_seconds: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
         default=None,
         description="Calls whose first argument is a number below this are allowed "
         "(`asyncio.sleep(0)` yields to the event loop).",

@@ -134,6 +134,12 @@ CASES = [
         id="absolute-glob",
     ),
     pytest.param(
+        VALID + "banned:\n  - {id: real-sleep, calls: [time.sleep], why: w, fix: f, "
+        "min_seconds: 0}\n",
+        "policy.yaml:6:72: banned[0].min_seconds: must be greater than 0.0 (got 0)",
+        id="min-seconds-zero-would-fail-the-generated-rule-tests",
+    ),
+    pytest.param(
         VALID.replace('"tests/unit/**"', '"tests/][/**"'),
         "policy.yaml:3:43: categories.unit.paths[0]: a ']' without its '[' "
         "(got 'tests/][/**')",
