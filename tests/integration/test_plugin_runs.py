@@ -125,6 +125,26 @@ def test_under_xdist_a_test_over_its_limit_fails_with_the_verdict(pytester):
 
 
 @XDIST_RUN
+def test_workers_judge_by_the_controllers_policy_even_when_the_file_is_deleted_after_start(
+        pytester):
+    write_policy(pytester, unit_limit=0.3, parallel=PARALLEL)
+    pytester.makeconftest("""
+        from pathlib import Path
+
+        def pytest_configure(config):
+            if not hasattr(config, "workerinput"):  # the controller, before workers start
+                Path(config.rootpath, "policy.yaml").unlink()
+    """)
+    pytester.makepyfile(**{"tests/unit/test_sleep": SLEEPS.format(seconds=0.6)})
+    result = run(pytester, "--junit-xml=out.xml")
+    assert not (pytester.path / "policy.yaml").exists()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*test_sleeps_too_long - over its unit limit*"])
+    for case in junit_cases(pytester.path / "out.xml"):
+        assert policy_properties(case)["test_policy.category"] == "unit"
+
+
+@XDIST_RUN
 def test_with_thread_timeouts_under_xdist_the_run_survives_and_reports_the_test(pytester):
     write_policy(pytester, method="thread", parallel=PARALLEL, kill_after=1)
     pytester.makepyfile(**{"tests/unit/test_sleep": """

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 #: Key in pytest-xdist's `workerinput` telling workers the dist mode this plugin chose
 #: (a worker re-parses only the user's own arguments, so it cannot see it otherwise).
 WORKER_DIST_KEY = "test_policy_dist"
+#: Key in `workerinput` holding the controller's validated policy and where it came from:
+#: a worker uses the controller's copy, so a policy edited or deleted after the run
+#: started cannot leave the workers with other limits, or none.
+WORKER_POLICY_KEY = "test_policy_policy"
 
 ACTIVE: pytest.StashKey[Active] = pytest.StashKey()
 
@@ -58,6 +62,15 @@ def pytest_cmdline_main(config: pytest.Config) -> Generator[None, object, object
 
 
 def _activate(config: pytest.Config) -> None:
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    given = None if workerinput is None else workerinput.get(WORKER_POLICY_KEY)
+    if isinstance(given, dict):
+        from test_policy_engine.plugin.run import activate_worker
+
+        active = activate_worker(config, given)
+        if active is not None:
+            config.stash[ACTIVE] = active
+            return
     cache_dir = _cache_dir(config)
 
     def known(data: bytes) -> bool:
@@ -135,6 +148,7 @@ def pytest_configure_node(node: Any) -> None:
     if active is not None and active.choice.parallel:
         node.workerinput[WORKER_DIST_KEY] = active.choice.dist
     if active is not None:
+        node.workerinput[WORKER_POLICY_KEY] = active.for_workers()
         from test_policy_engine.plugin import scheduling
 
         scheduling.configure_node(node)

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from test_policy_engine.plugin.cache import PluginPolicy, entry, from_policy, lookup
+from test_policy_engine.plugin.cache import (
+    PluginPolicy,
+    entry,
+    from_json,
+    from_policy,
+    lookup,
+    to_json,
+)
 from test_policy_engine.plugin.parallel import Choice, Request, decide, grouping_ignored, safe_dist
 from test_policy_engine.plugin.summary import RunSummary
 from test_policy_engine.plugin.timing import VERDICT, Verdict
@@ -190,12 +197,33 @@ class Active:
     def summary_hooks(self) -> object:
         return _SummaryHooks(self)
 
+    def for_workers(self) -> dict[str, object]:
+        """What each pytest-xdist worker gets in its `workerinput` (`activate_worker`)."""
+        return {"policy": to_json(self.policy), "path": str(self.found.path),
+                "shown_as": self.found.shown_as, "source": self.found.source}
 
-def activate(config: pytest.Config, found: Found, cache_dir: Path | None = None) -> Active:
-    """Load the policy, choose the timeout method and the parallel mode (setting
-    pytest-xdist's options), and return the run's state. `cache_dir`: pytest's cache
-    directory, None when the cache is not to be used."""
-    policy, from_cache, to_store = _load(found, cache_dir)
+
+def activate_worker(config: pytest.Config, given: dict[str, object]) -> Active | None:
+    """A worker's state from the controller's copy of the policy (`Active.for_workers`),
+    validated again as a cached copy is; None (read the file) if it is not well formed."""
+    try:
+        policy = from_json(given.get("policy"))
+        found = Found(Path(str(given["path"])), str(given["shown_as"]), str(given["source"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return activate(config, found, None, policy)
+
+
+def activate(config: pytest.Config, found: Found, cache_dir: Path | None = None,
+             given: PluginPolicy | None = None) -> Active:
+    """Load the policy (unless `given`: a worker's copy from the controller), choose the
+    timeout method and the parallel mode (setting pytest-xdist's options), and return the
+    run's state. `cache_dir`: pytest's cache directory, None when the cache is not to be
+    used."""
+    if given is not None:
+        policy, from_cache, to_store = given, False, None
+    else:
+        policy, from_cache, to_store = _load(found, cache_dir)
     method, method_note = effective_method(policy.timeout_method, hasattr(signal, "SIGALRM"))
     user_method = config.getoption("timeout_method", None)
     if isinstance(user_method, str):

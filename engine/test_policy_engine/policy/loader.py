@@ -77,13 +77,23 @@ def _decode(data: bytes, name: str) -> str:
     if b"\x00" in data:
         raise UserError([Problem(name, 1, 1, "", "not a text file (it contains NUL bytes)",
                                  "a policy is a YAML text file")])
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # a byte order mark is not part of the text, nor a column
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UserError([Problem(name, None, None, "",
-                                 f"not UTF-8 text (bad byte at offset {exc.start})",
+        line, col = _located(data, exc.start)
+        raise UserError([Problem(name, line, col, "",
+                                 f"not UTF-8 text (bad byte 0x{data[exc.start]:02x})",
                                  "save the file as UTF-8")]) from None
     return text
+
+
+def _located(data: bytes, offset: int) -> tuple[int, int]:
+    """LINE:COL (1-based, COL in characters) of the byte at `offset` of UTF-8 `data`."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    before = data[start:offset]
+    return data.count(b"\n", 0, offset) + 1, len(before.decode("utf-8", "replace")) + 1
 
 
 #: Nesting a policy never needs (its deepest key is 4 levels down); reported where a

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from test_policy_engine.policy.errors import printable
 from test_policy_engine.policy.model import BannedPattern, Lint, Policy
 
 RULE_PREFIX = "test-policy."
@@ -46,6 +47,9 @@ def rule_id(pattern: BannedPattern) -> str:
 
 
 def header(source: str, pattern: BannedPattern) -> str:
+    # The policy's file name is the user's: on one line, so it cannot end the comment
+    # (a newline in it would turn the rest of the name into YAML or Python).
+    source = printable(source)
     return (
         f"{MARK} from {source} (banned pattern '{pattern.id}'); do not edit.\n"
         f"# Change {source} and run `test-policy generate` to regenerate;\n"

@@ -267,9 +267,20 @@ def test_a_binary_file_is_refused_as_not_text():
         parse_policy(b"\x89PNG\r\n\x1a\n\x00\x00", "policy.yaml")
 
 
-def test_a_file_in_another_encoding_is_refused_as_not_utf8():
-    with pytest.raises(UserError, match=r"^policy.yaml: not UTF-8 text \(bad byte at offset 9\)"):
+def test_a_file_in_another_encoding_is_refused_as_not_utf8_at_its_line_and_column():
+    with pytest.raises(UserError, match=r"^policy.yaml:1:10: not UTF-8 text \(bad byte 0xe9\)"):
         parse_policy("version: \xe9".encode("latin-1"), "policy.yaml")
+
+
+def test_a_bad_byte_after_multibyte_characters_is_located_in_characters_not_bytes():
+    data = "version: 1\n# caf\u00e9 \u2192 ".encode() + b"\xff\n"
+    with pytest.raises(UserError, match=r"^policy.yaml:2:10: not UTF-8 text \(bad byte 0xff\)"):
+        parse_policy(data, "policy.yaml")
+
+
+def test_a_bad_byte_on_the_first_line_after_a_byte_order_mark_is_located_without_it():
+    with pytest.raises(UserError, match=r"^policy.yaml:1:3: not UTF-8"):
+        parse_policy(b"\xef\xbb\xbf# \x80", "policy.yaml")
 
 
 def test_the_message_names_the_file_as_the_user_gave_it(tmp_path, monkeypatch, capsys):

@@ -428,3 +428,16 @@ def test_a_context_manager_or_unless_that_is_not_a_dotted_name_is_refused(field:
     bad = CONTEXT_POLICY.replace(field, name + b": ['not a name']")
     with pytest.raises(UserError, match=f"{name.decode()}.*dotted name"):
         parse_policy(bad, "policy.yaml")
+
+
+def test_a_newline_in_the_policy_file_name_stays_inside_the_generated_comment(
+        project: Path, policy_text: str):
+    name = "team\nrules: [oops]\n.yaml"
+    (project / name).write_text(policy_text, encoding="utf-8")
+    assert run_in(project, "generate", "--policy", name) == 0
+    rule = (project / "rules" / "real-sleep.yaml").read_text(encoding="utf-8")
+    assert "from team\\nrules: [oops]\\n.yaml (banned" in rule
+    assert [line for line in rule.splitlines() if line.startswith("rules:")] == ["rules:"]
+    assert yaml.safe_load(rule)["rules"][0]["id"] == "test-policy.real-sleep"
+    sample = (project / "rules" / "real-sleep.py").read_text(encoding="utf-8")
+    compile(sample, "real-sleep.py", "exec")  # still Python: the name did not end the comment
