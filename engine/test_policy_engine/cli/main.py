@@ -44,6 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command's exit code: 0 done, 1 a finding or failure, 2 the user's mistake,
+    130 interrupted (Ctrl-C at any point, imports included, ends quietly)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     if sys.stdout is None:  # started with stdout closed (`>&-`): Python leaves None
         if sys.stderr is not None:
             print("test-policy: standard output is closed; hint: redirect it to a file "
@@ -59,8 +68,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(exc, file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:  # `test-policy ... | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
