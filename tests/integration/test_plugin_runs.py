@@ -11,6 +11,7 @@ import pytest
 
 from tests.integration.policy_project import (
     PARALLEL,
+    SERIAL,
     case_properties,
     junit_cases,
     write_policy,
@@ -90,6 +91,56 @@ def test_a_hung_test_is_stopped_at_its_kill_point_and_the_next_test_still_runs(p
     result.stdout.fnmatch_lines(["*Failed: Timeout (>0.5s) from pytest-timeout*"])
     cases = {case.get("name"): case for case in junit_cases(pytester.path / "out.xml")}
     assert 0.5 <= float(cases["test_sleeps_too_long"].get("time", "")) < 2
+
+
+SLOW_REPORTER = """
+    import time
+
+    def pytest_runtest_logreport(report):
+        if report.nodeid.endswith("test_first") and report.when == "{when}":
+            time.sleep(0.6)  # the kill point passes while pytest reports this phase
+"""
+TWO_QUICK = """
+    import time
+
+    def test_first():
+        time.sleep(0.05)
+
+    def test_second():
+        pass
+"""
+
+
+@pytest.mark.parametrize("parallel", [
+    pytest.param(False, id="serial"), pytest.param(True, id="xdist", marks=XDIST_RUN)])
+def test_a_kill_point_reached_while_pytest_reports_fails_the_test_not_the_session(
+        pytester, parallel):
+    write_policy(pytester, unit_limit=0.3, kill_after=1, parallel=PARALLEL if parallel
+                 else SERIAL)
+    pytester.makeconftest(SLOW_REPORTER.format(when="call"))
+    pytester.makepyfile(**{"tests/unit/test_quick": TWO_QUICK})
+    result = run(pytester, "--junit-xml=out.xml")
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    # Held while reporting the call, the timer acts once the teardown ran: a teardown error.
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_first*",
+                                 "E   Failed: Timeout (>0.3s) from pytest-timeout.",
+                                 "ERROR tests/unit/test_quick.py::test_first - Failed: Timeout*"])
+    cases = {case.get("name"): case for case in junit_cases(pytester.path / "out.xml")}
+    assert sorted(cases) == ["test_first", "test_second"]  # every test recorded
+    error = cases["test_first"].find("error")
+    assert error is not None
+    assert "Timeout" in error.get("message", "")
+
+
+def test_a_kill_point_reached_while_the_teardown_is_reported_is_not_charged_to_anyone(
+        pytester):
+    write_policy(pytester, unit_limit=0.3, kill_after=1)
+    pytester.makeconftest(SLOW_REPORTER.format(when="teardown"))
+    pytester.makepyfile(**{"tests/unit/test_quick": TWO_QUICK})
+    result = run(pytester)
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=2)
 
 
 def test_a_unit_test_past_its_limit_is_stopped_near_one_second_and_the_run_goes_on(pytester):

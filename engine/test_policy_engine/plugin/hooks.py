@@ -10,6 +10,7 @@ time after it ran (`policy.verdict`: the idle-machine estimate and the verdict l
 from __future__ import annotations
 
 import os
+import signal
 import warnings
 from collections.abc import Generator
 from pathlib import Path
@@ -129,6 +130,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.loadgroup = True
     if workerinput is None:
         config.pluginmanager.register(active.summary_hooks(), "test_policy_summary")
+    if active.timeouts and not active.debugging and hasattr(signal, "SIGALRM"):
+        from test_policy_engine.plugin.kill import KillPoint
+
+        config.pluginmanager.register(KillPoint(), "test_policy_kill_point")
     from test_policy_engine.guard.plugin import make_plugin  # the runtime guard (`forbid:`)
 
     guard = make_plugin(active.policy, active.found.shown_as, config.rootpath,

@@ -1,0 +1,107 @@
+"""The kill point never fires inside pytest's own hooks.
+
+pytest-timeout's `signal` method arms one SIGALRM timer for the whole runtest protocol:
+setup, call and teardown, and also the reporting between them (`pytest_runtest_makereport`,
+`pytest_runtest_logreport`: the terminal reporter's counters, pytest-xdist's message to the
+controller). A `Failed: Timeout` raised there is an INTERNALERROR that ends the session
+(or a worker's), and the tests after it are never run nor recorded (seen under
+`--splits 2 --group 1`: 351 of 357 tests recorded).
+
+So the handler pytest-timeout installs is wrapped (through its documented
+`pytest_timeout_set_timer` hook): inside a phase of the test it acts at once; anywhere
+else it is held and acts as the test's next phase begins, so the test fails in that phase
+with pytest-timeout's own message: before the setup or the call runs, or after the
+teardown ran (its fixtures are still finalized; a teardown that hangs meanwhile is stopped
+by a timer armed again for the kill point). A timer that fires after the teardown began
+reporting is dropped: the test has ended and pytest-timeout cancels its timer next. A hang
+in a reporting hook is not the test's, and is not stopped here.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Generator
+from types import FrameType
+from typing import Any
+
+import pytest
+
+Handler = Callable[[int, FrameType | None], Any]
+
+
+class KillPoint:
+    """Registered as a plugin when pytest-timeout is loaded and SIGALRM exists."""
+
+    def __init__(self) -> None:
+        self.in_phase = False
+        self.held: tuple[pytest.Item, Handler] | None = None  # (whose, handler) held
+        self.seconds = 0.0  # the running test's kill point
+
+    @pytest.hookimpl(wrapper=True, optionalhook=True)
+    def pytest_timeout_set_timer(self, item: pytest.Item, settings: Any
+                                 ) -> Generator[None, object, object]:
+        result = yield
+        self.seconds = float(getattr(settings, "timeout", 0) or 0)
+        if threading.current_thread() is threading.main_thread():
+            handler = signal.getsignal(signal.SIGALRM)
+            if callable(handler):
+                signal.signal(signal.SIGALRM, self._wrap(item, handler))
+        return result
+
+    def _wrap(self, item: pytest.Item, handler: Handler) -> Handler:
+        def deferring(signum: int, frame: FrameType | None) -> Any:
+            __tracebackhide__ = True
+            if self.in_phase:
+                return handler(signum, frame)
+            self.held = (item, handler)
+            return None
+
+        return deferring
+
+    def _enter(self, item: pytest.Item) -> Handler | None:
+        """Enter a phase of `item`; the handler held for it, if any."""
+        self.in_phase = True
+        held, self.held = self.held, None
+        return held[1] if held is not None and held[0] is item else None
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        __tracebackhide__ = True
+        held = self._enter(item)
+        if held is not None:
+            held(signal.SIGALRM, None)  # raises pytest-timeout's `Failed: Timeout`
+        return (yield)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        __tracebackhide__ = True
+        held = self._enter(item)
+        if held is not None:
+            held(signal.SIGALRM, None)
+        return (yield)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None
+                                ) -> Generator[None, object, object]:
+        __tracebackhide__ = True
+        held = self._enter(item)
+        if held is None:
+            return (yield)
+        if self.seconds > 0:
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)  # a hanging teardown
+        try:
+            result = yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        held(signal.SIGALRM, None)
+        return result
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item) -> None:
+        self.in_phase = False  # the phase is over: from here on pytest reports it
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logfinish(self) -> None:
+        self.in_phase = False
+        self.held = None  # fired after the last phase: the test has ended
