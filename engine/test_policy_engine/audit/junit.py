@@ -22,6 +22,7 @@ from xml.parsers import expat
 
 from test_policy_engine.policy.errors import Problem, UserError
 from test_policy_engine.policy.reading import open_regular
+from test_policy_engine.policy.timeouts import COLLECTED_PROPERTY, NODEID_PROPERTY
 from test_policy_engine.policy.verdict import ESTIMATE_PROPERTY, FIGURE_NAMES
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
@@ -37,6 +38,8 @@ TIMEOUT_MARK = "Timeout (>"
 CRASH_MARK = re.compile(r"worker '[^']*' crashed")
 TEARDOWN_MARK = "failed on teardown with"
 
+#: A node id longer than this is not pytest's (ids are paths plus parameters).
+MAX_NODEID_CHARS = 4096
 #: What one tag (an element with all its attributes) may cost: expat buffers a
 #: tag whole, so this bounds the parser's memory whatever the file holds.
 MAX_TAG_BYTES = 1 << 20
@@ -72,6 +75,7 @@ class CaseRecord(NamedTuple):
     reruns: int = 0
     from_pytest: bool = False  # inside `<testsuite name="pytest">`
     properties: tuple[tuple[str, str], ...] = ()
+    nodeid: str | None = None  # the plugin's `test_policy.nodeid`, when recorded
 
     def prop(self, name: str) -> str | None:
         """The value of one of the plugin's properties, or None."""
@@ -155,6 +159,12 @@ class JUnitReader:
         # One tuple, replaced on the rare failure, so a passing test costs one store.
         self.state: State = PASSED
         self.properties: list[tuple[str, str]] = []
+        self.nodeid: str | None = None  # the open testcase's node id property
+        # What tells a complete run from one cut short: the testcases read, the count the
+        # plugin recorded as collected, and pytest's own `pytest.internal` error.
+        self.recorded = 0
+        self.collected: int | None = None
+        self.internal_error = False
 
     # -- refusals -------------------------------------------------------------
     def _doctype(self, *_: Any) -> None:
@@ -179,11 +189,17 @@ class JUnitReader:
             if self.case is not None:
                 key = attrs.get("name", "")
                 if key.startswith(PROPERTY_PREFIX):
-                    self.properties.append((key, attrs.get("value", "")[:200]))
+                    if key == NODEID_PROPERTY:  # one per test: kept out of the properties
+                        self.nodeid = attrs.get("value", "")[:MAX_NODEID_CHARS] or None
+                    elif key == COLLECTED_PROPERTY:
+                        self._collected(attrs.get("value", ""))
+                    else:
+                        self.properties.append((key, attrs.get("value", "")[:200]))
         elif self.case is None:
             if name == "testcase":
                 self.case = attrs
                 self.state = PASSED
+                self.nodeid = None
                 if self.properties:
                     self.properties = []
             elif name == "testsuite":
@@ -236,6 +252,12 @@ class JUnitReader:
                 props = self.properties
                 if props and props[-1][0] in _FIGURES:
                     seconds, props = judged(seconds, props)
+                if test == "internal" and attrs.get("classname") == "pytest":
+                    # pytest's INTERNALERROR: the session ended early; not a test.
+                    self.internal_error = self.internal_error or self.state[0] == "error"
+                    self.case = None
+                    return
+                self.recorded += 1
                 self.sink(attrs.get("classname", ""), test, seconds,
                           attrs.get("file") or self.suite_file, self.state,
                           tuple(props) if props else ())
@@ -244,6 +266,10 @@ class JUnitReader:
             self.suites.pop()
             self.suite_file = self.suite_files.pop()
             self.suite_path = None
+
+    def _collected(self, value: str) -> None:
+        if value.isascii() and value.isdigit() and len(value) < 10:
+            self.collected = max(self.collected or 0, int(value))
 
     def _collect(self, *_: Any) -> None:
         self.out.append(self.record())
@@ -270,7 +296,7 @@ class JUnitReader:
             path = self.suite_path = tuple(self.suites)
         return _new_record(CaseRecord, (
             self.source, path, attrs.get("classname", ""), name, file, line, seconds, raw,
-            *self.state, self.pytest, tuple(props),
+            *self.state, self.pytest, tuple(props), self.nodeid,
         ))
 
     def chunks(self, path: str | Path) -> Iterator[None]:

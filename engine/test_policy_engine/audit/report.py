@@ -113,7 +113,10 @@ def _unreadable_text(verdict: Verdict) -> str:
 
 
 def summary_line(result: AuditResult) -> str:
-    text = (f"Summary: {plural(len(result.failures), 'failure')}, "
+    text = "Summary: "
+    if result.incomplete:
+        text += f"{plural(len(result.incomplete), 'run')} cut short, "
+    text += (f"{plural(len(result.failures), 'failure')}, "
             f"{plural(len(result.warnings), 'warning')}")
     if result.unreadable:
         text += f", {plural(len(result.unreadable), 'unreadable time')}"
@@ -127,6 +130,10 @@ def _line(names: Names, verdict: Verdict, what: str) -> str:
 def text(result: AuditResult, top: int = 0) -> str:
     names = Names(_all_listed(result))
     lines = ["=== TEST PERFORMANCE AUDIT ===", ""]
+    if result.incomplete:
+        lines.append("INCOMPLETE RUNS (tests missing from the results):")
+        lines += [f"  {line_value(run.source)}: {run.describe()}" for run in result.incomplete]
+        lines.append("")
     if result.failures:
         lines.append("FAILURES (exceeded threshold):")
         lines += [_line(names, v, describe(v)) for v in result.failures]
@@ -139,7 +146,7 @@ def text(result: AuditResult, top: int = 0) -> str:
         lines.append("UNREADABLE TIMES (not audited):")
         lines += [_line(names, v, _unreadable_text(v)) for v in result.unreadable]
         lines.append("")
-    if not (result.failures or result.warnings or result.unreadable):
+    if not (result.failures or result.warnings or result.unreadable or result.incomplete):
         lines.append(f"All {plural(result.tests, 'test')} within "
                      f"{percent(result.warn_ratio)} of their thresholds.")
         lines.append("")
@@ -207,6 +214,11 @@ def markdown(result: AuditResult, top: int = 10) -> str:
     headline = f"**{summary_line(result).removeprefix('Summary: ')}**"
     lines.append(f"{headline} in {plural(result.tests, 'test')}; warnings above "
                  f"{percent(result.warn_ratio)} of a test's limit.")
+    if result.incomplete:
+        lines += ["", "### Incomplete runs (tests missing from the results)", ""]
+        lines += _table(["Result file", "Problem"],
+                        [[_code(run.source), _cell(run.describe())]
+                         for run in result.incomplete[:MAX_MARKDOWN_ROWS]])
     sections = [
         ("Failures (exceeded threshold)", result.failures),
         (f"Warnings (>{percent(result.warn_ratio)} of threshold)", result.warnings),
@@ -266,6 +278,7 @@ def _verdict_json(verdict: Verdict) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": record.name,
         "classname": record.classname,
+        "nodeid": record.nodeid,
         "file": record.file,
         "line": record.line,
         "result_file": record.source,
@@ -287,12 +300,16 @@ def as_json(result: AuditResult) -> str:
             "failures": len(result.failures),
             "warnings": len(result.warnings),
             "unreadable": len(result.unreadable),
+            "incomplete": len(result.incomplete),
             "tests": result.tests,
             "records": result.records,
         },
         "failures": [_verdict_json(v) for v in result.failures],
         "warnings": [_verdict_json(v) for v in result.warnings],
         "unreadable": [_verdict_json(v) for v in result.unreadable],
+        "incomplete": [{"result_file": run.source, "collected": run.collected,
+                        "recorded": run.recorded, "internal_error": run.internal_error}
+                       for run in result.incomplete],
         "categories": {
             name: {
                 "tests": stats.tests,
@@ -324,6 +341,8 @@ def annotation_file(verdict: Verdict, is_file: IsFile | None = None) -> str | No
     record = verdict.record
     if record.file:
         return record.file
+    if record.nodeid:  # the plugin's node id starts with the test's file
+        return record.nodeid.split("::", 1)[0]
     if "/" in record.classname and "." in record.classname.rsplit("/", 1)[-1]:
         return record.classname  # Vitest: the classname is the file
     if is_file is not None and record.classname:
@@ -360,7 +379,9 @@ def _capped(kind: str, verdicts: list[Verdict], what: str,
 def github(result: AuditResult, is_file: IsFile | None = None) -> str:
     """Workflow commands: errors for failures, warnings, notices for unreadable times."""
     names = Names(_all_listed(result))
-    lines = _capped(
+    lines = [f"::error title={escape_property('Run cut short')}::"
+             + escape_data(f"{run.source}: {run.describe()}") for run in result.incomplete]
+    lines += _capped(
         "error", result.failures, "Tests over their time limit",
         lambda v: _command("error", v, "Test over its time limit",
                            f"{names(v)}: {describe(v)} [{v.category}]", is_file))

@@ -27,6 +27,7 @@ category and its verdict), plus the records of the tests that get listed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import heapq
 import math
 import os
@@ -161,6 +162,24 @@ class AuditResult:
     tests: int  # distinct tests
     records: int  # <testcase> elements read
     durations: dict[str, float] | None = None  # node id -> seconds, when asked for
+    incomplete: list[Incomplete] = field(default_factory=list)  # runs cut short
+
+
+@dataclass(frozen=True)
+class Incomplete:
+    """A result file whose run did not record every test it collected."""
+
+    source: str
+    collected: int | None  # None: unknown (pytest stopped with an INTERNALERROR)
+    recorded: int
+    internal_error: bool
+
+    def describe(self) -> str:
+        if self.internal_error and (self.collected is None or self.recorded >= self.collected):
+            return "pytest stopped with an INTERNALERROR: the run was cut short"
+        text = (f"{self.collected:,} tests collected, {self.recorded:,} recorded: "
+                "the run was cut short")
+        return text + (" (pytest stopped with an INTERNALERROR)" if self.internal_error else "")
 
 
 #: Bounds on the files guessed from a classname: a module is a few packages deep, and no
@@ -183,10 +202,13 @@ def candidate_paths(classname: str) -> list[str]:
 def node_id(record: CaseRecord, is_file: Callable[[str], bool] | None = None) -> str:
     """The pytest node id of a record (`tests/unit/test_x.py::TestC::test_y[p]`).
 
-    From xunit1's `file` attribute when present; else the longest dotted prefix
+    The plugin's `test_policy.nodeid` when recorded; else from xunit1's `file`
+    attribute when present; else the longest dotted prefix
     of the classname that `is_file` accepts as a module; else the classname's
     trailing parts that start with an upper-case letter are taken as classes.
     """
+    if record.nodeid:
+        return record.nodeid
     parts = record.classname.split(".")
     module_parts: int | None = None
     if record.file and record.file.endswith(".py"):
@@ -214,6 +236,8 @@ def qualified_name(record: CaseRecord) -> str:
     pytest tests get their node id (`tests/unit/test_a.py::TestC::test_x`),
     other runners' tests their file or classname.
     """
+    if record.nodeid:
+        return record.nodeid
     if record.from_pytest and record.classname:
         return node_id(record)
     if record.file:
@@ -535,7 +559,7 @@ class _Auditor:
     def _node_id(self, row: int) -> None:
         assert self.node_ids is not None
         record = self.current()
-        if record.from_pytest:
+        if record.from_pytest or record.nodeid:
             self.node_ids.setdefault(node_id(record, self.is_file), row)
 
     def _listed(self, row: int, code: int, file: str | None, readable: bool) -> None:
@@ -627,12 +651,15 @@ def audit_files(
     """`audit` of the JUnit files (path, name shown), read in one streaming pass each.
 
     The problems are the files that could not be read (their tests read before
-    the problem are audited).
+    the problem are audited). A file whose run recorded fewer tests than it collected
+    (the plugin's `test_policy.collected`), or that holds pytest's INTERNALERROR, is
+    listed in the result's `incomplete`: a failure.
     """
     files = list(files)
     auditor = _Auditor(policy, overrides, top, durations, is_file,
                        expected=_expected_tests(files))
     problems: list[Problem] = []
+    incomplete: list[Incomplete] = []
     for path, shown in files:
         reader = JUnitReader(shown, auditor.add)
         auditor.start_source(shown, reader.record)
@@ -640,7 +667,15 @@ def audit_files(
             reader.scan(path)
         except UserError as exc:
             problems.extend(exc.problems)
-    return auditor.result(), problems
+            continue
+        collected = reader.collected
+        if reader.internal_error or (collected is not None and reader.recorded < collected):
+            incomplete.append(Incomplete(shown, collected, reader.recorded,
+                                         reader.internal_error))
+    result = auditor.result()
+    if incomplete:
+        result = dataclasses.replace(result, incomplete=incomplete)
+    return result, problems
 
 
 def _enter(heap: list[tuple[float, int]], in_top: set[int], keep: int, times: array[float],

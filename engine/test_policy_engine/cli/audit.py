@@ -101,7 +101,7 @@ def _is_file(relpath: str) -> bool:
 
 
 def exit_code(result: AuditResult, fail_on_warning: bool) -> int:
-    if result.failures:
+    if result.failures or result.incomplete:
         return 1
     if fail_on_warning and (result.warnings or result.unreadable):
         return 1

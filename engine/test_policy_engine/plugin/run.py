@@ -23,14 +23,20 @@ from test_policy_engine.plugin.cache import (
     to_json,
 )
 from test_policy_engine.plugin.parallel import Choice, Request, decide, grouping_ignored, safe_dist
-from test_policy_engine.plugin.summary import RunSummary
+from test_policy_engine.plugin.summary import RunSummary, strip_group_suffix
 from test_policy_engine.plugin.timing import VERDICT, Verdict
 from test_policy_engine.policy.categories import Classifier
 from test_policy_engine.policy.discovery import Found
 from test_policy_engine.policy.errors import UserError
 from test_policy_engine.policy.globs import first_match
 from test_policy_engine.policy.reading import POLICY_MAX_BYTES, read_regular
-from test_policy_engine.policy.timeouts import effective_method, marker_timeout, properties
+from test_policy_engine.policy.timeouts import (
+    COLLECTED_PROPERTY,
+    NODEID_PROPERTY,
+    effective_method,
+    marker_timeout,
+    properties,
+)
 from test_policy_engine.policy.verdict import kill_point
 
 
@@ -159,6 +165,7 @@ class Active:
                 item.keywords["timeout"] = outcome.mark
                 own.insert(0, outcome.mark)
             item.user_properties.extend(outcome.properties)
+            item.user_properties.append((NODEID_PROPERTY, strip_group_suffix(item.nodeid)))
             if outcome.verdict is not None:
                 item.stash[VERDICT] = outcome.verdict
 
@@ -384,12 +391,29 @@ def _scan(marks: Iterable[pytest.Mark], category_markers: frozenset[str]) -> _Ma
 
 
 class _SummaryHooks:
-    """Collects durations from reports (on the controller under xdist, where no item exists)."""
+    """Collects durations from reports (on the controller under xdist, where no item
+    exists), and records how many tests the run collected on the first test it reports."""
 
     def __init__(self, active: Active) -> None:
         self.active = active
+        self.collected: int | None = None  # None: not known yet
+        self.recorded = False
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if session.items:
+            self.collected = len(session.items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
+        # Every worker collects the whole selection; a worker that collected another
+        # one makes xdist stop the run anyway.
+        self.collected = max(self.collected or 0, len(ids))
+
+    @pytest.hookimpl(tryfirst=True)  # before junitxml reads the teardown's properties
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.collected is not None and not self.recorded and report.when == "teardown":
+            report.user_properties.append((COLLECTED_PROPERTY, str(self.collected)))
+            self.recorded = True
         self.active.summary.add(report.nodeid, report.user_properties, report.duration)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:

@@ -15,6 +15,12 @@ from test_policy_engine.policy.categories import Resolution
 CATEGORY_PROPERTY = "test_policy.category"
 LIMIT_PROPERTY = "test_policy.limit"
 REASON_PROPERTY = "test_policy.reason"
+#: The test's pytest node id (without pytest-xdist's `@group` suffix): the audit, its
+#: annotations and `--durations-out` use it instead of guessing it from `classname`.
+NODEID_PROPERTY = "test_policy.nodeid"
+#: On the first test a run records: how many tests the run collected (after deselection),
+#: so the audit can tell a run that was cut short from a complete one.
+COLLECTED_PROPERTY = "test_policy.collected"
 PROPERTY_NAMES = (CATEGORY_PROPERTY, LIMIT_PROPERTY, REASON_PROPERTY)
 
 

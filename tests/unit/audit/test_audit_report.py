@@ -170,7 +170,8 @@ def test_markdown_stays_under_one_mebibyte_whatever_the_names():
 
 def test_json_lists_every_verdict():
     data = json.loads(as_json(audit(seed_records(), POLICY)))
-    assert data["summary"] == {"failures": 2, "warnings": 1, "unreadable": 0, "tests": 4,
+    assert data["summary"] == {"failures": 2, "warnings": 1, "unreadable": 0, "incomplete": 0,
+                               "tests": 4,
                                "records": 4}
     assert [f["name"] for f in data["failures"]] == ["test_batch_aggregator_full_cycle",
                                                      "test_websocket_reconnection"]
