@@ -8,7 +8,7 @@ TOOLS := .tools
 SEMGREP_VERSION := 1.180.0
 export PATH := $(CURDIR)/$(TOOLS)/bin:$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: test demo lint install tools clean
+.PHONY: test test-under-load demo lint install tools clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,11 @@ test: install tools
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The suite beside as many CPU-bound processes as CPUs (a shared CI machine); run before
+# merging a change that could make timing verdicts depend on load.
+test-under-load: install tools
+	scripts/test-under-load.sh
 
 demo: install tools
 	$(BIN)/python scripts/demo.py

@@ -1,6 +1,9 @@
 """What the plugin gives each test at collection: in-process pytester runs that only
 collect (no timer is armed here; runs where a timer fires are in test_plugin_runs.py)."""
 
+import subprocess
+import sys
+
 import pytest
 from test_policy_engine.cli.main import main
 
@@ -299,6 +302,18 @@ def test_explain_collects_the_target_and_gives_each_tests_reason(project, capsys
         ["tests/integration/test_e.py::test_c", "integration", "5", "s", "path",
          "tests/integration/**"],
     ]
+
+
+def test_explain_works_in_a_project_that_turns_warnings_into_errors(project):
+    project.makeini("[pytest]\nfilterwarnings =\n    error\n")
+    project.makepyfile(**{"tests/unit/test_w": "def test_it(): pass"})
+    done = subprocess.run([sys.executable, "-m", "test_policy_engine", "explain",
+                           "tests/unit/test_w.py"], cwd=project.path, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1].split()[:3] == ["tests/unit/test_w.py::test_it", "unit",
+                                                       "1"]
 
 
 def test_explain_of_a_node_id_that_matches_nothing_is_an_input_error(project, capsys):
