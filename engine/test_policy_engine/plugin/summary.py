@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from test_policy_engine.policy.timeouts import CATEGORY_PROPERTY, LIMIT_PROPERTY, read_properties
+from test_policy_engine.policy.verdict import ESTIMATE_PROPERTY
 
 
 def strip_group_suffix(nodeid: str) -> str:
@@ -25,12 +26,22 @@ def strip_group_suffix(nodeid: str) -> str:
 class _Test:
     category: str
     limit: float
-    duration: float = 0.0
+    wall: float = 0.0
+    estimate: float | None = None  # the verdict's idle-machine estimate, once recorded
+
+    @property
+    def duration(self) -> float:
+        """What the test is judged by: the same figure as the plugin's verdict and the
+        audit (the estimate when it was recorded and is not above the wall time)."""
+        estimate = self.estimate
+        return estimate if estimate is not None and 0 <= estimate <= self.wall else self.wall
 
 
 @dataclass
 class RunSummary:
-    """Durations per test (setup + call + teardown, as JUnit's `time`) by category."""
+    """Durations per test (setup + call + teardown, as JUnit's `time`; where the plugin
+    recorded its idle-machine estimate, that, as the verdict and the audit use) by
+    category."""
 
     warn_ratio: float
     tests: dict[str, _Test] = field(default_factory=dict)
@@ -49,7 +60,13 @@ class RunSummary:
             except ValueError:
                 limit = 0.0
             test = self.tests[key] = _Test(props[CATEGORY_PROPERTY], limit)
-        test.duration += duration
+        test.wall += duration
+        for name, value in user_properties:
+            if name == ESTIMATE_PROPERTY:  # on the teardown report, with the other figures
+                try:
+                    test.estimate = float(str(value))
+                except ValueError:
+                    test.estimate = None
 
     def lines(self, verbosity: int, order: Sequence[str] = ()) -> list[str]:
         """One line per category; then the tests over the warning ratio (all with -v,
