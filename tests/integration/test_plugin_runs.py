@@ -143,6 +143,47 @@ def test_a_kill_point_reached_while_the_teardown_is_reported_is_not_charged_to_a
     result.assert_outcomes(passed=2)
 
 
+BROAD_FIXTURE = """
+    import time
+    import pytest
+
+    @pytest.fixture(scope="session")
+    def venv():
+        time.sleep(0.6)  # set up once, for every test that needs it
+        return "env"
+"""
+
+
+def test_a_slow_session_fixture_is_not_billed_to_the_first_test_and_is_reported_on_its_own(
+        pytester):
+    write_policy(pytester, unit_limit=0.3, kill_after=1)  # kill at 0.3 s: paused meanwhile
+    pytester.makeconftest(BROAD_FIXTURE)
+    pytester.makepyfile(**{"tests/unit/test_env": """
+        def test_first(venv):
+            assert venv == "env"
+
+        def test_second(venv):
+            assert venv == "env"
+    """})
+    result = run(pytester, "--junit-xml=out.xml")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines([
+        "slow broad fixtures (their setup is left out of the tests' verdicts):",
+        "  session fixture venv (conftest.py:4): 0.6* s"])
+    cases = {case.get("name"): case for case in junit_cases(pytester.path / "out.xml")}
+    first = case_properties(cases["test_first"])
+    assert float(cases["test_first"].get("time", "")) >= 0.55  # JUnit's time: as pytest bills
+    assert float(first["test_policy.estimate"]) < 0.3  # the verdict's: the test's own
+    assert first["test_policy.fixture"].startswith("session fixture venv (conftest.py:4): 0.6")
+
+
+def test_a_slow_function_fixture_is_the_tests_own_time(pytester):
+    write_policy(pytester, unit_limit=0.3)
+    pytester.makeconftest(BROAD_FIXTURE.replace('scope="session"', 'scope="function"'))
+    pytester.makepyfile(**{"tests/unit/test_env": "def test_first(venv): pass"})
+    run(pytester).assert_outcomes(failed=1)
+
+
 def test_a_unit_test_past_its_limit_is_stopped_near_one_second_and_the_run_goes_on(pytester):
     """With `kill_after: 1`, the seed's strict choice: interrupted at the limit."""
     write_policy(pytester, kill_after=1)

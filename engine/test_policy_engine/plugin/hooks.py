@@ -130,6 +130,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.loadgroup = True
     if workerinput is None:
         config.pluginmanager.register(active.summary_hooks(), "test_policy_summary")
+    if not active.debugging:
+        from test_policy_engine.plugin.fixtures import BroadFixtures
+
+        kills = [c.limit * active.policy.kill_after for c in active.policy.categories.values()]
+        config.pluginmanager.register(
+            BroadFixtures(config.rootpath, max(kills, default=0.0) if active.timeouts else 0.0,
+                          active.policy.warn_ratio), "test_policy_broad_fixtures")
     if active.timeouts and not active.debugging and hasattr(signal, "SIGALRM"):
         from test_policy_engine.plugin.kill import KillPoint
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from test_policy_engine.policy.errors import printable
 from test_policy_engine.policy.timeouts import CATEGORY_PROPERTY, LIMIT_PROPERTY, read_properties
 from test_policy_engine.policy.verdict import ESTIMATE_PROPERTY
+
+#: The plugin's property naming a slow broad fixture (`plugin.fixtures`).
+FIXTURE_PROPERTY = "test_policy.fixture"
 
 
 def strip_group_suffix(nodeid: str) -> str:
@@ -45,6 +49,7 @@ class RunSummary:
 
     warn_ratio: float
     tests: dict[str, _Test] = field(default_factory=dict)
+    fixtures: dict[str, None] = field(default_factory=dict)  # slow broad fixtures, in order
 
     def add(self, nodeid: str, user_properties: Sequence[tuple[str, object]],
             duration: float) -> None:
@@ -62,7 +67,9 @@ class RunSummary:
             test = self.tests[key] = _Test(props[CATEGORY_PROPERTY], limit)
         test.wall += duration
         for name, value in user_properties:
-            if name == ESTIMATE_PROPERTY:  # on the teardown report, with the other figures
+            if name == FIXTURE_PROPERTY:
+                self.fixtures[str(value)] = None
+            elif name == ESTIMATE_PROPERTY:  # on the teardown report, with the other figures
                 try:
                     test.estimate = float(str(value))
                 except ValueError:
@@ -104,4 +111,7 @@ class RunSummary:
                            f"[{test.category}] {nodeid}")
             if len(over) > len(shown):
                 out.append(f"  ... and {len(over) - len(shown)} more (-v shows all)")
+        if self.fixtures:
+            out.append("slow broad fixtures (their setup is left out of the tests' verdicts):")
+            out += [f"  {printable(line)}" for line in self.fixtures]
         return out

@@ -39,6 +39,9 @@ Snapshot = tuple[float, float]  # (cpu seconds, wait seconds)
 VERDICT: pytest.StashKey[Verdict] = pytest.StashKey()
 #: (cpu, wait) at the start of the test's setup.
 START: pytest.StashKey[Snapshot] = pytest.StashKey()
+#: (wall, cpu, wait) of the setup of fixtures broader than the function in this test's
+#: setup (`plugin.fixtures`), left out of its verdict.
+BROAD: pytest.StashKey[tuple[float, float, float]] = pytest.StashKey()
 #: The test's setup + call durations so far, and whether a phase already failed.
 SO_FAR: pytest.StashKey[tuple[float, bool]] = pytest.StashKey()
 
@@ -59,13 +62,19 @@ class Verdict:
         duration, failed = stash.get(SO_FAR, (0.0, False))
         duration += report.duration
         when = report.when
+        broad = stash.get(BROAD, None)  # broad fixtures' setup: not this test's time
         if when == "setup":
+            if broad is not None:
+                duration = max(duration - broad[0], 0.0)
             stash[SO_FAR] = (duration, failed or report.failed)
             return
         start = stash.get(START, None)
         if start is not None:
             cpu, wait = snapshot()
-            figures = Figures(duration, max(cpu - start[0], 0.0), max(wait - start[1], 0.0))
+            cpu, wait = cpu - start[0], wait - start[1]
+            if broad is not None:
+                cpu, wait = cpu - broad[1], wait - broad[2]
+            figures = Figures(duration, max(cpu, 0.0), max(wait, 0.0))
         else:
             figures = Figures(duration)
         if when == "teardown":

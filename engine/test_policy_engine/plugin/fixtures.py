@@ -1,0 +1,93 @@
+"""Broad fixtures are not the first test's fault.
+
+A class-, module-, package- or session-scoped fixture is set up once for many tests, but
+pytest bills its setup to whichever test needs it first (its setup phase, JUnit's
+`time`). Measured here per fixture (`pytest_fixture_setup`), the setup of a fixture
+broader than the function is left out of that test's verdict (wall, CPU and wait alike),
+and a slow one is reported on its own: a `test_policy.fixture` property on the test that
+paid for it (`session fixture venv (tests/conftest.py:12): 8.10 s`) and a line in the
+terminal summary. While it is set up, the test's kill point is paused and the largest kill
+point of the policy applies (`signal` method: the remaining time is put back after).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+from test_policy_engine.plugin.summary import FIXTURE_PROPERTY
+from test_policy_engine.plugin.timing import BROAD, VERDICT, snapshot
+
+
+class BroadFixtures:
+    def __init__(self, root: Path, largest_kill: float, warn_ratio: float) -> None:
+        self.root = root
+        self.largest_kill = largest_kill
+        self.warn_ratio = warn_ratio
+        self.item: pytest.Item | None = None  # the test whose setup is running
+        self.depth = 0  # broad fixtures being set up (a broad one may need another)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        self.item = item if VERDICT in item.stash else None
+        try:
+            return (yield)
+        finally:
+            self.item = None
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[object]
+                             ) -> Generator[None, object, object]:
+        item = self.item
+        if item is None or fixturedef.scope == "function" or self.depth:
+            return (yield)
+        self.depth += 1
+        remaining = self._pause_kill()
+        start, (cpu0, wait0) = time.perf_counter(), snapshot()
+        try:
+            return (yield)
+        finally:
+            wall = time.perf_counter() - start
+            cpu, wait = snapshot()
+            self.depth -= 1
+            self._resume_kill(remaining)
+            before = item.stash.get(BROAD, (0.0, 0.0, 0.0))
+            item.stash[BROAD] = (before[0] + wall, before[1] + max(cpu - cpu0, 0.0),
+                                 before[2] + max(wait - wait0, 0.0))
+            verdict = item.stash[VERDICT]
+            if wall > self.warn_ratio * verdict.limit:
+                item.user_properties.append(
+                    (FIXTURE_PROPERTY, f"{fixturedef.scope} fixture {fixturedef.argname} "
+                                       f"({self._where(fixturedef)}): {wall:.2f} s"))
+
+    def _pause_kill(self) -> float:
+        """The test's remaining time to its kill point (0: no timer); the largest kill point
+        of the policy runs meanwhile."""
+        if (self.largest_kill <= 0 or not hasattr(signal, "setitimer")
+                or threading.current_thread() is not threading.main_thread()):
+            return 0.0
+        remaining = signal.getitimer(signal.ITIMER_REAL)[0]
+        if remaining > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(self.largest_kill, remaining))
+        return remaining
+
+    @staticmethod
+    def _resume_kill(remaining: float) -> None:
+        if remaining > 0 and signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+            signal.setitimer(signal.ITIMER_REAL, remaining)
+
+    def _where(self, fixturedef: pytest.FixtureDef[object]) -> str:
+        code = getattr(fixturedef.func, "__code__", None)
+        if code is None:
+            return "?"
+        path = Path(code.co_filename)
+        try:
+            shown = path.relative_to(self.root).as_posix()
+        except ValueError:
+            shown = path.as_posix()
+        return f"{shown}:{code.co_firstlineno}"
