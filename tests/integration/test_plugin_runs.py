@@ -184,6 +184,43 @@ def test_a_slow_function_fixture_is_the_tests_own_time(pytester):
     run(pytester).assert_outcomes(failed=1)
 
 
+def test_a_hypothesis_test_over_its_limit_fails_as_over_its_limit_not_as_flaky(pytester):
+    write_policy(pytester, unit_limit=0.3)
+    pytester.makepyfile(**{"tests/unit/test_prop": """
+        import time
+        from hypothesis import given, settings, strategies as st
+
+        @settings(max_examples=20, deadline=None, database=None)
+        @given(st.integers())
+        def test_property(n):
+            time.sleep(0.03)  # each example is quick; the whole test is not
+    """})
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["FAILED tests/unit/test_prop.py::test_property - over its "
+                                 "unit limit*"])
+    assert "Flaky" not in result.stdout.str()
+
+
+def test_a_unittest_test_with_subtests_is_judged_as_one_test(pytester):
+    write_policy(pytester, unit_limit=0.3)
+    pytester.makepyfile(**{"tests/unit/test_loop": """
+        import time
+        import unittest
+
+        class TestLoop(unittest.TestCase):
+            def test_cases(self):
+                for i in range(5):
+                    with self.subTest(i=i):
+                        time.sleep(0.08)
+    """})
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["FAILED tests/unit/test_loop.py::TestLoop::test_cases - over "
+                                 "its unit limit*"])
+    assert "SUBFAIL" not in result.stdout.str()
+
+
 def test_a_unit_test_past_its_limit_is_stopped_near_one_second_and_the_run_goes_on(pytester):
     """With `kill_after: 1`, the seed's strict choice: interrupted at the limit."""
     write_policy(pytester, kill_after=1)
