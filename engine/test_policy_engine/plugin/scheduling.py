@@ -194,6 +194,8 @@ def make_scheduler(config: pytest.Config, log: Any, directory: Path | None,
                 if take is None:
                     return
                 self._assign_work_unit(node, last=take == "shortest")
+            # all handed out: a worker holding one test runs it only once told to stop
+            node.shutdown()
 
     return GroupScheduling(config, log)
 
