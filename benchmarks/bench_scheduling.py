@@ -271,12 +271,29 @@ def skew(repeat: int, modes: list[str]) -> None:
               f"{med('shutdown'):5.2f} {med('overhead_ms'):5.1f}ms")
         print(f"{'':32} walls {', '.join(f'{r.wall:.2f}' for r in runs)}; first tests "
               f"{runs[-1].first_tests}")
+        if mode == "serial":
+            print(f"{'':32} start-up: configured {med('configured'):.2f} s, collected "
+                  f"{med('collected'):.2f} s, first test {med('startup'):.2f} s; after the "
+                  f"last test: sessionfinish {med('controller_done'):.2f} s, exit "
+                  f"{med('shutdown'):.2f} s")
+            continue
         print(f"{'':32} start-up: controller configured {med('configured'):.2f} s, workers "
               f"up {med('workers_up'):.2f} s, collected {med('collected'):.2f} s, first test "
               f"{med('startup_first'):.2f} s / {med('startup'):.2f} s (earlier / later worker)")
-        print(f"{'':32} shutdown after the last test: workers unconfigured "
+        print(f"{'':32} after the last test: workers unconfigured "
               f"{med('workers_done'):.2f} s, controller's sessionfinish "
               f"{med('controller_done'):.2f} s, exit {med('shutdown'):.2f} s")
+        excluded = statistics.median(r.wall - r.startup for r in runs)
+        print(f"{'':32} excluding start-up (wall - first test on the later worker): "
+              f"{excluded:.2f} s = {excluded / ideal:.2f}x ideal")
+    if "with" in results and "without" in results:
+        walls = {m: statistics.median(r.wall for r in results[m]) for m in ("with", "without")}
+        phase = {m: statistics.median(r.tests for r in results[m]) for m in ("with", "without")}
+        print(f"ideal {ideal:.2f} s; with .test_durations {walls['with']:.2f} s "
+              f"({walls['with'] / ideal:.2f}x), without {walls['without']:.2f} s "
+              f"({walls['without'] / ideal:.2f}x); with / without: wall "
+              f"{walls['with'] / walls['without']:.2f}, tests phase "
+              f"{phase['with'] / phase['without']:.2f} (bar: within 1.15x of the ideal)")
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     print("wall/ideal includes start-up; tests/ideal excludes it (first test on the later "
           "worker -> last test end);\n/meas: the tests phase against the ideal of the "
