@@ -20,11 +20,16 @@ skew: 200 sleep-based tests, 10 ms to 3 s (3 long ones, collected last), on 2 wo
               durations: per-test overhead under load included, scheduling alone judged),
     tail      how long the first worker to finish sat idle before the last finished,
     shutdown  last test end -> the pytest process exited.
+  Hypothesis's pytest plugin, when installed (it is in this project's venv), imports all
+  of Hypothesis in every process's terminal summary (0.6 s idle, 2 s under load, each
+  worker and the controller): the skew runs switch it off (`-p no:hypothesispytest`)
+  unless `--keep-hypothesis` is given.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -230,9 +235,12 @@ def skew_run(mode: str, durations: dict[str, float]) -> Run:
         launch = time.time()
         # pytest's cache stays on, as in a user's run: the workers read the policy the
         # controller validated from it (a fresh directory: no durations recorded there)
-        wall, _ = run(root, *MODES[mode][1])
+        wall, _ = run(root, *MODES[mode][1], *OTHERS)
         return timeline(out, launch, wall, durations)
 
+
+#: Plugins of the environment switched off in the skew runs (see the module's docstring).
+OTHERS: list[str] = []
 
 MODES: dict[str, tuple[str, tuple[str, ...]]] = {
     "without": ("loadgroup, no .test_durations", ()),
@@ -255,7 +263,7 @@ def skew(repeat: int, modes: list[str]) -> None:
     print(f"200 tests, {sum(durations.values()):.2f} s of sleeps (longest 3 s), 2 workers; "
           f"ideal {ideal:.2f} s; medians of {repeat} runs; {os.cpu_count()} CPUs, load "
           f"average {os.getloadavg()[0]:.1f} at the start, PYTHONDONTWRITEBYTECODE="
-          f"{os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}")
+          f"{os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}; extra options {OTHERS}")
     print(f"{'':32} {'wall':>6} {'/ideal':>6} {'start':>6} {'tests':>6} {'/ideal':>6} "
           f"{'/meas':>6} {'tail':>5} {'shut':>5} {'ovh/t':>6}")
     for mode in modes:
@@ -306,7 +314,10 @@ def main() -> None:
     parser.add_argument("which", choices=("small", "skew"))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--keep-hypothesis", action="store_true")
     args = parser.parse_args()
+    if not args.keep_hypothesis and importlib.util.find_spec("_hypothesis_pytestplugin"):
+        OTHERS.extend(["-p", "no:hypothesispytest"])
     if args.which == "small":
         small(args.repeat)
     else:
