@@ -192,7 +192,9 @@ def run_skewed(pytester: pytest.Pytester, durations: dict[str, float] | None,
     out = pytester.mkdir(name)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("OUT", str(out))
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=OUTER)
+        # Hypothesis's plugin (this venv has it) imports Hypothesis in every process's summary
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider",
+                                               "-p", "no:hypothesispytest", timeout=OUTER)
     result.assert_outcomes(passed=12)
     return {p.name: [int(n) for n in p.read_text().split()] for p in out.iterdir()}
 
