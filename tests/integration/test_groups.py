@@ -168,10 +168,10 @@ def test_a_quick_selection_runs_serially_once_its_time_is_recorded(pytester):
     assert "[gw" not in second.stdout.str()  # no worker ran a test (the path may say gw0)
 
 
-ORDERED = """
+SKEWED = """
     import os, pathlib, pytest
 
-    @pytest.mark.parametrize("n", range(6))
+    @pytest.mark.parametrize("n", range(12))
     def test_t(n):
         path = pathlib.Path(os.environ["OUT"]) / os.environ["PYTEST_XDIST_WORKER"]
         with path.open("a") as log:
@@ -179,18 +179,39 @@ ORDERED = """
 """
 
 
-@pytest.mark.slow
-def test_with_a_durations_file_the_longest_recorded_tests_start_first(pytester):
+def run_skewed(pytester: pytest.Pytester, durations: dict[str, float] | None,
+               name: str) -> dict[str, list[int]]:
+    """{worker: the tests it ran, in order} of one run of the skewed suite."""
     write_policy(pytester, parallel=PARALLEL)
-    pytester.makepyfile(**{"tests/unit/test_o": ORDERED})
-    durations = {f"tests/unit/test_o.py::test_t[{n}]": 0.01 for n in range(6)}
-    durations["tests/unit/test_o.py::test_t[5]"] = 3.0
-    durations["tests/unit/test_o.py::test_t[4]"] = 2.0
-    pytester.path.joinpath(".test_durations").write_text(json.dumps(durations))
-    out = pytester.mkdir("out")
+    pytester.makepyfile(**{"tests/unit/test_skew": SKEWED})
+    record = pytester.path / ".test_durations"
+    if durations is None:
+        record.unlink(missing_ok=True)
+    else:
+        record.write_text(json.dumps(durations))
+    out = pytester.mkdir(name)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("OUT", str(out))
-        result = pytester.runpytest_subprocess(timeout=OUTER)
-    result.assert_outcomes(passed=6)
-    firsts = {p.read_text().split()[0] for p in out.iterdir()}
-    assert firsts == {"5", "4"}
+        # Hypothesis's plugin (this venv has it) imports Hypothesis in every process's summary
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider",
+                                               "-p", "no:hypothesispytest", timeout=OUTER)
+    result.assert_outcomes(passed=12)
+    return {p.name: [int(n) for n in p.read_text().split()] for p in out.iterdir()}
+
+
+@pytest.mark.slow
+def test_a_skewed_suite_starts_its_long_tests_first_with_durations_and_last_without(pytester):
+    # tests 10 and 11 are recorded as long and collected last: without the record they
+    # are handed out last, so the run ends at least one long test after the short ones;
+    # with it each starts a worker and the short tests fill the other (LPT), and no long
+    # test is queued right behind the other
+    durations = {f"tests/unit/test_skew.py::test_t[{n}]": 0.01 for n in range(10)}
+    durations["tests/unit/test_skew.py::test_t[10]"] = 3.0
+    durations["tests/unit/test_skew.py::test_t[11]"] = 2.0
+    without = run_skewed(pytester, None, "without")
+    with_ = run_skewed(pytester, durations, "with")
+    assert sorted(n for ran in with_.values() for n in ran) == list(range(12))
+    assert {ran[0] for ran in with_.values()} == {10, 11}
+    assert all(ran[1] < 10 for ran in with_.values())
+    long_at = [ran.index(n) for ran in without.values() for n in (10, 11) if n in ran]
+    assert min(long_at) > 0  # without: every long test ran after short ones

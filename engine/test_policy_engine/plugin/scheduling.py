@@ -27,8 +27,11 @@ import pytest
 
 #: Key in pytest-xdist's `workerinput`: the directory the workers write their maps to.
 GROUPS_DIR_KEY = "test_policy_groups_dir"
-#: Tests kept queued on each worker (pytest-xdist's loadscope keeps about 2).
+#: Tests kept queued on a worker at most (pytest-xdist's loadscope keeps about 2).
 PENDING = 4
+#: Recorded seconds of work kept queued on a worker: enough to hide the round trip to
+#: the controller, little enough that the workers finish close together.
+AHEAD_SECONDS = 0.25
 
 
 def group_of(item: pytest.Item) -> str | None:
@@ -85,28 +88,61 @@ class WorkerGroups:
         write_map(self.directory, self.worker, group_map(session.items))
 
 
+def recorded_as(nodeid: str) -> str:
+    """The node id durations are recorded under: without an `@group` suffix."""
+    return nodeid.rsplit("@", 1)[0] if nodeid.rfind("@") > nodeid.rfind("]") else nodeid
+
+
+def estimates(nodeids: Iterable[str], durations: Mapping[str, float]) -> dict[str, float]:
+    """Each test's expected seconds: its record, else the mean of the records (0 without
+    any, which leaves the collection order and a queue of PENDING tests)."""
+    known = [d for d in durations.values() if d >= 0]
+    unknown = sum(known) / len(known) if known else 0.0
+    return {nodeid: durations.get(recorded_as(nodeid), unknown) for nodeid in nodeids}
+
+
 def longest_first(units: Mapping[str, Mapping[str, bool]],
                   durations: Mapping[str, float]) -> list[str]:
     """The work units, longest (summed recorded durations) first; a test without a record
     counts as the mean of those with one; ties keep collection order."""
-    known = [d for d in durations.values() if d >= 0]
-    unknown = sum(known) / len(known) if known else 0.0
+    weights = estimates((n for unit in units.values() for n in unit), durations)
 
     def weight(unit: str) -> float:
-        return sum(durations.get(nodeid, unknown) for nodeid in units[unit])
+        return sum(weights[nodeid] for nodeid in units[unit])
 
     return sorted(units, key=lambda unit: -weight(unit))
+
+
+def top_up(pending_tests: int, pending_seconds: float) -> str | None:
+    """What a worker gets next, from what it has not finished yet (the test it runs or is
+    about to run included): None (enough), "longest" or "shortest" queued unit.
+
+    A pytest-xdist worker starts a test only once it holds the next one too (pytest
+    needs `nextitem` for teardown), so a unit sent to a busy worker is committed to it
+    behind the running test. Longest-processing-time-first gives the longest remaining
+    unit to the worker that will be free first: one with less than AHEAD_SECONDS of work
+    left. A worker with more left only needs a second test to start, and gets the
+    shortest one, which LPT would run last anyway, so no long unit waits behind a long
+    unit while the other worker idles at the end."""
+    if pending_tests >= PENDING or (pending_tests >= 2 and pending_seconds >= AHEAD_SECONDS):
+        return None
+    return "shortest" if pending_seconds >= AHEAD_SECONDS else "longest"
 
 
 def make_scheduler(config: pytest.Config, log: Any, directory: Path | None,
                    durations: Mapping[str, float]) -> Any:
     """A `LoadGroupScheduling` whose groups come from the workers' maps (`directory`),
-    handing out the longest work units first when `durations` are known."""
+    handing out the longest work units first (LPT) when `durations` are known."""
     from xdist.scheduler import LoadGroupScheduling  # type: ignore[import-untyped]
 
     class GroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
         groups: dict[str, str] | None = None
-        ordered = False
+        weights: dict[str, float] | None = None
+
+        def __init__(self, config: pytest.Config, log: Any = None) -> None:
+            super().__init__(config, log)
+            self.indexes: dict[Any, dict[str, int]] = {}  # node -> {node id: index}
+            self.left: dict[Any, dict[str, float]] = {}  # node -> its unfinished tests
 
         def _split_scope(self, nodeid: str) -> str:
             if self.groups is None:
@@ -114,23 +150,52 @@ def make_scheduler(config: pytest.Config, log: Any, directory: Path | None,
                 self.groups = read_maps(directory) if directory is not None else {}
             return split_scope(nodeid, self.groups)
 
-        def _assign_work_unit(self, node: Any) -> None:
-            if not self.ordered and durations:
-                # before the first unit goes out: the queue is complete
-                self.ordered = True
-                order = longest_first(self.workqueue, durations)
-                units = {unit: self.workqueue[unit] for unit in order}
-                self.workqueue.clear()
-                self.workqueue.update(units)
-            super()._assign_work_unit(node)
+        def _order(self) -> dict[str, float]:
+            # before the first unit goes out: the queue is complete
+            if self.weights is None:
+                self.weights = estimates(self.collection or (), durations)
+                if durations:
+                    order = longest_first(self.workqueue, durations)
+                    units = {unit: self.workqueue[unit] for unit in order}
+                    self.workqueue.clear()
+                    self.workqueue.update(units)
+            return self.weights
+
+        def _assign_work_unit(self, node: Any, last: bool = False) -> None:
+            weights = self._order()
+            scope, work_unit = self.workqueue.popitem(last=last)
+            self.assigned_work.setdefault(node, {})[scope] = work_unit
+            index = self.indexes.get(node)
+            if index is None:
+                collection = self.registered_collections[node]
+                index = self.indexes[node] = {n: i for i, n in enumerate(collection)}
+            todo = [nodeid for nodeid, done in work_unit.items() if not done]
+            self.left.setdefault(node, {}).update({n: weights.get(n, 0.0) for n in todo})
+            node.send_runtest_some([index[nodeid] for nodeid in todo])
+
+        def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
+            nodeid = self.registered_collections[node][item_index]
+            self.left.get(node, {}).pop(nodeid, None)
+            super().mark_test_complete(node, item_index, duration)
+
+        def remove_node(self, node: Any) -> str | None:
+            self.left.pop(node, None)
+            return super().remove_node(node)  # type: ignore[no-any-return]
 
         def _reschedule(self, node: Any) -> None:
-            # xdist tops a worker up with one unit when <= 2 tests are pending; with
-            # one-test units that is a round trip per test: keep PENDING queued instead.
-            super()._reschedule(node)
-            while (self.workqueue and not node.shutting_down
-                   and self._pending_of(self.assigned_work[node]) < PENDING):
-                self._assign_work_unit(node)
+            if node.shutting_down:
+                return
+            if not self.workqueue:
+                node.shutdown()
+                return
+            while self.workqueue:
+                left = self.left.get(node, {})
+                take = top_up(len(left), sum(left.values()))
+                if take is None:
+                    return
+                self._assign_work_unit(node, last=take == "shortest")
+            # all handed out: a worker holding one test runs it only once told to stop
+            node.shutdown()
 
     return GroupScheduling(config, log)
 
