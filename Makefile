@@ -7,6 +7,10 @@ TOOLS := .tools
 # (Semgrep's pins clash with test environments); their commands are linked into .tools/bin.
 SEMGREP_VERSION := 1.180.0
 export PATH := $(CURDIR)/$(TOOLS)/bin:$(CURDIR)/$(BIN):$(PATH)
+# The suite starts many pytest processes (pytester, xdist workers): with bytecode caching
+# off (PYTHONDONTWRITEBYTECODE, set on some machines) each one compiles pytest and its
+# plugins again, seconds per process on a busy machine.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: test test-under-load demo lint install tools clean
 
