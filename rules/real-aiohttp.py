@@ -484,6 +484,9 @@ def test_062_urls_of_the_local_server_httpbin(httpbin):
     aiohttp.request(f"{httpbin.url}/get")
     # ok: test-policy.real-aiohttp
     aiohttp.request(httpbin.url + "/get")
+    url = httpbin.url
+    # ok: test-policy.real-aiohttp
+    aiohttp.request(url)
     # the fixture clears its own URLs, not the test
     # ruleid: test-policy.real-aiohttp
     aiohttp.request("https://example.com/")

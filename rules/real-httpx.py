@@ -940,6 +940,9 @@ def test_109_urls_of_the_local_server_httpbin(httpbin):
     httpx.get(f"{httpbin.url}/get")
     # ok: test-policy.real-httpx
     httpx.get(httpbin.url + "/get")
+    url = httpbin.url
+    # ok: test-policy.real-httpx
+    httpx.get(url)
     # the fixture clears its own URLs, not the test
     # ruleid: test-policy.real-httpx
     httpx.get("https://example.com/")

@@ -914,6 +914,9 @@ def test_115_urls_of_the_local_server_httpbin(httpbin):
     requests.get(f"{httpbin.url}/get")
     # ok: test-policy.real-requests
     requests.get(httpbin.url + "/get")
+    url = httpbin.url
+    # ok: test-policy.real-requests
+    requests.get(url)
     # the fixture clears its own URLs, not the test
     # ruleid: test-policy.real-requests
     requests.get("https://example.com/")

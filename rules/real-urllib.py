@@ -338,6 +338,9 @@ def test_042_urls_of_the_local_server_httpbin(httpbin):
     urllib.request.urlopen(f"{httpbin.url}/get")
     # ok: test-policy.real-urllib
     urllib.request.urlopen(httpbin.url + "/get")
+    url = httpbin.url
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen(url)
     # the fixture clears its own URLs, not the test
     # ruleid: test-policy.real-urllib
     urllib.request.urlopen("https://example.com/")

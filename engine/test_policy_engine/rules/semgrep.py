@@ -215,8 +215,8 @@ def client_blocks(pattern: BannedPattern) -> list[dict[str, Any]]:
 
 
 def local_exclusions(pattern: BannedPattern) -> list[dict[str, Any]]:
-    """`pattern-not`s for a request to this machine: a URL argument (positional or `url=`)
-    that is a loopback literal, or that is built from a local-server fixture the enclosing
+    """`pattern-not`s for a request to this machine: a URL argument (the first or second
+    positional one, or `url=`) that is a loopback literal, or that is built from a local-server fixture the enclosing
     function takes as a parameter (`httpbin("get")`, `server.url`). Only that call."""
     local = pattern.local_servers
     if local is None:
@@ -224,14 +224,22 @@ def local_exclusions(pattern: BannedPattern) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if local.loopback:
         out.append({"pattern-not": {"patterns": [
-            {"pattern-either": [{"pattern": "$CALLEE(..., $URL, ...)"},
+            # the URL is the first argument, or the second after a method (`request`)
+            {"pattern-either": [{"pattern": "$CALLEE($URL, ...)"},
+                                {"pattern": "$CALLEE($METHOD_NAME, $URL, ...)"},
                                 {"pattern": "$CALLEE(..., url=$URL, ...)"}]},
             {"metavariable-regex": {"metavariable": "$URL", "regex": LOOPBACK_URL}},
         ]}})
     if local.fixtures:
         out.append({"pattern-not": {"patterns": [
-            {"pattern-either": [{"pattern": "$CALLEE(..., <... $SERVER ...>, ...)"},
-                                {"pattern": "$CALLEE(..., url=<... $SERVER ...>, ...)"}]},
+            {"pattern-either": [
+                {"pattern": "$CALLEE(..., <... $SERVER ...>, ...)"},
+                {"pattern": "$CALLEE(..., url=<... $SERVER ...>, ...)"},
+                # `url = server.url` earlier in the function, then `client.get(url)`
+                {"patterns": [{"pattern-either": [{"pattern": "$CALLEE($LOCAL_URL, ...)"},
+                                                  {"pattern": "$CALLEE($_, $LOCAL_URL, ...)"}]},
+                              {"pattern-inside": "$LOCAL_URL = <... $SERVER ...>\n...\n"}]},
+            ]},
             {"pattern-inside": {"pattern-either": [
                 {"pattern": f"{head} $SERVED(..., $SERVER, ...):\n  ...\n"}
                 for head in ("def", "async def")]}},
@@ -357,7 +365,7 @@ def local_text(pattern: BannedPattern, full: bool = False) -> str:
                      " `http://[::1]...`, also starting an f-string)")
     if local.fixtures:
         parts.append("a URL built from the local-server fixture " + _or(local.fixtures, full)
-                     + " taken as a parameter (`httpbin.url`, `httpbin('get')`)")
+                     + " taken as a parameter (`httpbin.url`, `httpbin('get')`, or `url = httpbin.url` first)")
     return " or ".join(parts)
 
 
@@ -1199,6 +1207,8 @@ def _local_samples(main: _Sample, pattern: BannedPattern, call: str) -> None:
             *main.ok(f'{call}({fixture}("get"))'),
             *main.ok(f'{call}(f"{{{fixture}.url}}/get")'),
             *main.ok(f'{call}({fixture}.url + "/get")'),
+            f"    url = {fixture}.url",
+            *main.ok(f"{call}(url)"),
             "    # the fixture clears its own URLs, not the test",
             *main.ruleid(f'{call}("https://example.com/")'),
             "",
@@ -1386,8 +1396,9 @@ def _blind_spots(pattern: BannedPattern) -> list[str]:
                      " (`self.client`) or a helper's return value: its requests are not"
                      " reported")
     if pattern.local_servers and pattern.local_servers.fixtures:
-        spots.append("a local URL held in a variable first (`url = httpbin.url`) is still"
-                     " reported")
+        spots.append("a local URL that reaches the call other than directly or through one"
+                     " variable of the same function (`url = httpbin.url`), or a client whose"
+                     " `base_url=` is the server's: still reported")
     if pattern.cleared_by.unless or pattern.cleared_by.unless_kwargs:
         spots.append("a passthrough set up in a fixture or `conftest.py` (the test stays"
                      " cleared)")

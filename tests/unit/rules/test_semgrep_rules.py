@@ -433,3 +433,63 @@ def test_a_context_manager_or_unless_that_is_not_a_dotted_name_is_refused(field:
     bad = CONTEXT_POLICY.replace(field, name + b": ['not a name']")
     with pytest.raises(UserError, match=f"{name.decode()}.*dotted name"):
         parse_policy(bad, "policy.yaml")
+
+
+CLIENT_POLICY = b"""
+version: 1
+categories: {unit: {limit: 1, default: true}}
+banned:
+  - id: net
+    calls: [net.get]
+    clients:
+      classes: [net.Client]
+      methods: [get, send]
+    why: "network"
+    fix: "mock it"
+    safe_kwargs: [transport]
+    local_servers:
+      fixtures: [local_server]
+    cleared_by:
+      targets: [net.get, net.Client]
+      starts: [netmock.start]
+      context_managers: [netmock.Router]
+      unless_kwargs: [passthrough]
+"""
+
+
+def test_a_client_class_is_matched_by_its_requests_and_its_safe_construction_is_excluded():
+    (rule_data,) = yaml.safe_load(
+        render_rules(parse_policy(CLIENT_POLICY, "p.yaml"))["net.yaml"])["rules"]
+    text = yaml.safe_dump(rule_data)
+    assert "$C.$METHOD(...)" in text and "^(get|send)$" in text
+    assert "net.Client(..., transport=$SAFE, ...)" in text
+    assert "pattern: net.Client(...)\n" in text  # only inside the metavariable-pattern
+    assert "$SERVER" in text and "^(local_server)$" in text
+
+
+def test_a_client_class_that_is_also_a_call_is_refused_with_its_location():
+    bad = CLIENT_POLICY.replace(b"calls: [net.get]", b"calls: [net.get, net.Client]")
+    with pytest.raises(UserError, match=r"clients\.classes.*also one of the pattern's calls"):
+        parse_policy(bad, "policy.yaml")
+
+
+@pytest.mark.parametrize(("field", "bad"), [
+    (b"starts: [netmock.start]", b"starts: ['netmock start']"),
+    (b"unless_kwargs: [passthrough]", b"unless_kwargs: ['pass-through']"),
+    (b"fixtures: [local_server]", b"fixtures: ['local server']"),
+    (b"methods: [get, send]", b"methods: []"),
+])
+def test_the_new_cleared_by_fields_are_validated(field: bytes, bad: bytes):
+    with pytest.raises(UserError):
+        parse_policy(CLIENT_POLICY.replace(field, bad), "policy.yaml")
+
+
+def test_the_generated_samples_cover_clients_setup_methods_bound_mocks_and_local_servers():
+    files = render_rules(parse_policy(CLIENT_POLICY, "p.yaml"))
+    main, bound = files["net.py"], files["net.bound.py"]
+    assert "# ok: test-policy.net\n    client = net.Client()" in main
+    assert "    with net.Client() as client:\n        # ruleid: test-policy.net\n" in main
+    assert "    def setup_method(self):\n        netmock.start()" in main
+    assert '# ruleid: test-policy.net\n    net.get("http://10.255.255.1/")' in main
+    assert "@mocked_0\ndef " in bound
+    assert "    with netmock.Router(passthrough=True):\n        # ruleid: test-policy.net" in main
