@@ -7,6 +7,7 @@ from unittest.mock import patch
 import asyncio as asyncio_as_0
 from asyncio import sleep as sleep_as_0
 import asyncio
+import unittest
 
 
 # asyncio.sleep: plain, `import x as y`, `from x import y as z`
@@ -181,3 +182,23 @@ def test_023_with_a_context_that_is_not_a_patch(subtests):
 def test_024_a_decorator_that_is_not_a_patch():
     # ruleid: test-policy.real-asyncio-sleep
     asyncio.sleep(2)
+
+
+# a mock started in a setup method (setup_method, setUp, asyncSetUp or 2 more) clears the tests of its class; in a test, the calls after it
+class TestPatchedInSetupMethod:
+    def setup_method(self):
+        self.patcher = mock.patch("asyncio.sleep")
+        self.patcher.start()
+
+    def test_025_method_after_a_patching_setup(self):
+        # ok: test-policy.real-asyncio-sleep
+        asyncio.sleep(2)
+
+
+class TestStartedOutsideSetup:
+    def helper(self):
+        self.mocked.start()
+
+    def test_026_method_of_a_class_without_setup(self):
+        # ruleid: test-policy.real-asyncio-sleep
+        asyncio.sleep(2)

@@ -23,6 +23,8 @@ import requests as requests_as_7
 from requests import request as request_as_7
 import responses
 import requests_mock
+import vcr
+import unittest
 
 
 # requests.get: plain, `import x as y`, `from x import y as z`
@@ -254,45 +256,57 @@ def test_028_unmocked_neighbour():
     requests.get(arg)
 
 
+# mocker.patch('requests.adapters.HTTPAdapter.send') clears requests.get; the next test is still flagged
+def test_029_mocker_patch_requests_adapters_httpadapter_send(mocker):
+    mocker.patch("requests.adapters.HTTPAdapter.send")
+    # ok: test-policy.real-requests
+    requests.get(arg)
+
+
+def test_030_unmocked_neighbour():
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+
+
 # the other ways to patch requests.get
-def test_029_patch_of_a_module_prefix(mocker):
+def test_031_patch_of_a_module_prefix(mocker):
     mocker.patch("my_package.module.requests.get", return_value=None)
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
-def test_030_call_before_the_patch(mocker):
+def test_032_call_before_the_patch(mocker):
     # ruleid: test-policy.real-requests
     requests.get(arg)
     mocker.patch("requests.get")
 
 
-def test_031_mock_patch_start():
+def test_033_mock_patch_start():
     mock.patch("requests.get").start()
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
-def test_032_patcher_assigned_then_started():
+def test_034_patcher_assigned_then_started():
     patcher = mock.patch("requests.get")
     patcher.start()
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
-def test_033_monkeypatch_setattr_string(monkeypatch):
+def test_035_monkeypatch_setattr_string(monkeypatch):
     monkeypatch.setattr("requests.get", lambda *a, **k: None)
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
-def test_034_monkeypatch_setattr_object(monkeypatch):
+def test_036_monkeypatch_setattr_object(monkeypatch):
     monkeypatch.setattr(requests, "get", lambda *a, **k: None)
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
-def test_035_patch_object_call(mocker):
+def test_037_patch_object_call(mocker):
     mocker.patch.object(requests, "get")
     # ok: test-policy.real-requests
     requests.get(arg)
@@ -301,25 +315,25 @@ def test_035_patch_object_call(mocker):
 @pytest.mark.parametrize('n', [1])
 @patch("requests.get")
 @pytest.mark.filterwarnings('ignore')
-def test_036_patch_decorator_under_other_decorators(patched, n):
+def test_038_patch_decorator_under_other_decorators(patched, n):
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 @mock.patch.object(requests, "get")
-def test_037_patch_object_decorator(patched):
+def test_039_patch_object_decorator(patched):
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 @patch("requests.get")
 class TestPatchedClass:
-    def test_038_method_of_a_patched_class(self, patched):
+    def test_040_method_of_a_patched_class(self, patched):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-def test_039_with_patch():
+def test_041_with_patch():
     with patch("requests.get"):
         # ok: test-policy.real-requests
         requests.get(arg)
@@ -328,144 +342,186 @@ def test_039_with_patch():
     requests.get(arg)
 
 
-def test_040_with_patch_as():
+def test_042_with_patch_as():
     with mock.patch("requests.get") as patched:
         # ok: test-policy.real-requests
         requests.get(arg)
     assert patched.called
 
 
-def test_041_with_patch_object_among_others():
+def test_043_with_patch_object_among_others():
     with patch("os.getcwd"), patch.object(requests, "get"):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-def test_042_a_patch_of_something_else(mocker):
+def test_044_a_patch_of_something_else(mocker):
     mocker.patch("os.getcwd")
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
 # only a patch-like call (patch, patch.object, setattr) clears: naming requests.get in any other call does not
-def test_043_print_of_the_target():
+def test_045_print_of_the_target():
     print("requests.get")
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
-def test_044_a_spy_calls_the_real_thing(mocker):
+def test_046_a_spy_calls_the_real_thing(mocker):
     mocker.spy(requests, "get")
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
-def test_045_with_a_context_that_is_not_a_patch(subtests):
+def test_047_with_a_context_that_is_not_a_patch(subtests):
     with subtests.test("requests.get"):
         # ruleid: test-policy.real-requests
         requests.get(arg)
 
 
 @pytest.mark.filterwarnings("requests.get")
-def test_046_a_decorator_that_is_not_a_patch():
+def test_048_a_decorator_that_is_not_a_patch():
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
 # the fixture requests_mock clears the call
-def test_047_fixture_requests_mock(requests_mock):
+def test_049_fixture_requests_mock(requests_mock):
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 class TestWithFixture:
-    async def test_048_async_method_with_requests_mock(self, requests_mock: object):
+    async def test_050_async_method_with_requests_mock(self, requests_mock: object):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
 # the fixture responses clears the call
-def test_049_fixture_responses(responses):
+def test_051_fixture_responses(responses):
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 class TestWithFixture:
-    async def test_050_async_method_with_responses(self, responses: object):
+    async def test_052_async_method_with_responses(self, responses: object):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
 # the fixture mocked_responses clears the call
-def test_051_fixture_mocked_responses(mocked_responses):
+def test_053_fixture_mocked_responses(mocked_responses):
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 class TestWithFixture:
-    async def test_052_async_method_with_mocked_responses(self, mocked_responses: object):
+    async def test_054_async_method_with_mocked_responses(self, mocked_responses: object):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
 # usefixtures on the test or its class
 @pytest.mark.usefixtures("requests_mock")
-def test_053_usefixtures():
+def test_055_usefixtures():
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 @pytest.mark.usefixtures("mocked_responses")
 class TestUsefixtures:
-    def test_054_method_under_usefixtures(self):
+    def test_056_method_under_usefixtures(self):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
 # @responses.activate, with or without arguments, on the test or its class
 @responses.activate
-def test_055_decorator_responses_activate():
+def test_057_decorator_responses_activate():
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 @pytest.mark.filterwarnings('ignore')
 @responses.activate()
-def test_056_decorator_responses_activate_called():
+def test_058_decorator_responses_activate_called():
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 @responses.activate
 class TestDecorated:
-    def test_057_method_of_a_decorated_class(self):
+    def test_059_method_of_a_decorated_class(self):
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+# @requests_mock.Mocker, with or without arguments, on the test or its class
+@requests_mock.Mocker
+def test_060_decorator_requests_mock_mocker():
+    # ok: test-policy.real-requests
+    requests.get(arg)
+
+
+@pytest.mark.filterwarnings('ignore')
+@requests_mock.Mocker()
+def test_061_decorator_requests_mock_mocker_called():
+    # ok: test-policy.real-requests
+    requests.get(arg)
+
+
+@requests_mock.Mocker
+class TestDecorated:
+    def test_062_method_of_a_decorated_class(self):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
 # @pytest.mark.vcr, with or without arguments, on the test or its class
 @pytest.mark.vcr
-def test_058_decorator_pytest_mark_vcr():
+def test_063_decorator_pytest_mark_vcr():
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 @pytest.mark.filterwarnings('ignore')
 @pytest.mark.vcr()
-def test_059_decorator_pytest_mark_vcr_called():
+def test_064_decorator_pytest_mark_vcr_called():
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 @pytest.mark.vcr
 class TestDecorated:
-    def test_060_method_of_a_decorated_class(self):
+    def test_065_method_of_a_decorated_class(self):
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+# @vcr.use_cassette, with or without arguments, on the test or its class
+@vcr.use_cassette
+def test_066_decorator_vcr_use_cassette():
+    # ok: test-policy.real-requests
+    requests.get(arg)
+
+
+@pytest.mark.filterwarnings('ignore')
+@vcr.use_cassette()
+def test_067_decorator_vcr_use_cassette_called():
+    # ok: test-policy.real-requests
+    requests.get(arg)
+
+
+@vcr.use_cassette
+class TestDecorated:
+    def test_068_method_of_a_decorated_class(self):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
 # inside `with responses.RequestsMock` in every form the call is cleared; after the block and in the next test it is not
-def test_061_with_responses_requestsmock_called():
+def test_069_with_responses_requestsmock_called():
     with responses.RequestsMock():
         # ok: test-policy.real-requests
         requests.get(arg)
@@ -474,32 +530,32 @@ def test_061_with_responses_requestsmock_called():
     requests.get(arg)
 
 
-def test_062_with_responses_requestsmock_as():
+def test_070_with_responses_requestsmock_as():
     with open("log.txt"), responses.RequestsMock() as mocked:
         # ok: test-policy.real-requests
         requests.get(arg)
     assert mocked
 
 
-def test_063_with_responses_requestsmock_bare():
+def test_071_with_responses_requestsmock_bare():
     with responses.RequestsMock:
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-async def test_064_async_with_responses_requestsmock():
+async def test_072_async_with_responses_requestsmock():
     async with responses.RequestsMock() as mocked:
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-def test_065_unmocked_neighbour():
+def test_073_unmocked_neighbour():
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
 # inside `with responses.mock` in every form the call is cleared; after the block and in the next test it is not
-def test_066_with_responses_mock_called():
+def test_074_with_responses_mock_called():
     with responses.mock():
         # ok: test-policy.real-requests
         requests.get(arg)
@@ -508,32 +564,32 @@ def test_066_with_responses_mock_called():
     requests.get(arg)
 
 
-def test_067_with_responses_mock_as():
+def test_075_with_responses_mock_as():
     with open("log.txt"), responses.mock() as mocked:
         # ok: test-policy.real-requests
         requests.get(arg)
     assert mocked
 
 
-def test_068_with_responses_mock_bare():
+def test_076_with_responses_mock_bare():
     with responses.mock:
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-async def test_069_async_with_responses_mock():
+async def test_077_async_with_responses_mock():
     async with responses.mock() as mocked:
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-def test_070_unmocked_neighbour():
+def test_078_unmocked_neighbour():
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
 # inside `with requests_mock.Mocker` in every form the call is cleared; after the block and in the next test it is not
-def test_071_with_requests_mock_mocker_called():
+def test_079_with_requests_mock_mocker_called():
     with requests_mock.Mocker():
         # ok: test-policy.real-requests
         requests.get(arg)
@@ -542,53 +598,87 @@ def test_071_with_requests_mock_mocker_called():
     requests.get(arg)
 
 
-def test_072_with_requests_mock_mocker_as():
+def test_080_with_requests_mock_mocker_as():
     with open("log.txt"), requests_mock.Mocker() as mocked:
         # ok: test-policy.real-requests
         requests.get(arg)
     assert mocked
 
 
-def test_073_with_requests_mock_mocker_bare():
+def test_081_with_requests_mock_mocker_bare():
     with requests_mock.Mocker:
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-async def test_074_async_with_requests_mock_mocker():
+async def test_082_async_with_requests_mock_mocker():
     async with requests_mock.Mocker() as mocked:
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-def test_075_unmocked_neighbour():
+def test_083_unmocked_neighbour():
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+
+
+# inside `with vcr.use_cassette` in every form the call is cleared; after the block and in the next test it is not
+def test_084_with_vcr_use_cassette_called():
+    with vcr.use_cassette():
+        # ok: test-policy.real-requests
+        requests.get(arg)
+    # after the with block the mock is gone
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+
+
+def test_085_with_vcr_use_cassette_as():
+    with open("log.txt"), vcr.use_cassette() as mocked:
+        # ok: test-policy.real-requests
+        requests.get(arg)
+    assert mocked
+
+
+def test_086_with_vcr_use_cassette_bare():
+    with vcr.use_cassette:
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+async def test_087_async_with_vcr_use_cassette():
+    async with vcr.use_cassette() as mocked:
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+def test_088_unmocked_neighbour():
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
 # a test that calls responses.add_passthru lets real calls through: its fixtures, decorators and context managers no longer clear the call
-def test_076_fixture_responses_then_responses_add_passthru(responses):
+def test_089_fixture_responses_then_responses_add_passthru(responses):
     responses.add_passthru()
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
 @responses.activate
-async def test_077_decorator_then_responses_add_passthru_in_a_branch(flag):
+async def test_090_decorator_then_responses_add_passthru_in_a_branch(flag):
     if flag:
         responses.add_passthru()
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
-def test_078_responses_requestsmock_as_mocked_then_mocked_add_passthru():
+def test_091_responses_requestsmock_as_mocked_then_mocked_add_passthru():
     with responses.RequestsMock() as mocked:
         mocked.add_passthru()
         # ruleid: test-policy.real-requests
         requests.get(arg)
 
 
-def test_079_a_patch_still_clears_after_responses_add_passthru(mocker):
+def test_092_a_patch_still_clears_after_responses_add_passthru(mocker):
     mocker.patch("requests.get")
     responses.add_passthru()
     # ok: test-policy.real-requests
@@ -596,6 +686,286 @@ def test_079_a_patch_still_clears_after_responses_add_passthru(mocker):
 
 
 # the un-clearing call counts only in its own test
-def test_080_cleared_neighbour(requests_mock):
+def test_093_cleared_neighbour(requests_mock):
+    # ok: test-policy.real-requests
+    requests.get(arg)
+
+
+# building a client (requests.Session or requests.session) is no request; a request on a client bound by `with ... as`, `async with` or assignment is
+def test_094_requests_session_built_and_never_sent():
+    # ok: test-policy.real-requests
+    client = requests.Session()
+    assert client is not None
+
+
+def test_095_every_request_on_a_requests_session_in_with():
+    with requests.Session() as client:
+        # ruleid: test-policy.real-requests
+        client.get(arg)
+        # ruleid: test-policy.real-requests
+        client.post(arg)
+        # ruleid: test-policy.real-requests
+        client.put(arg)
+        # ruleid: test-policy.real-requests
+        client.patch(arg)
+        # ruleid: test-policy.real-requests
+        client.delete(arg)
+        # ruleid: test-policy.real-requests
+        client.head(arg)
+        # ruleid: test-policy.real-requests
+        client.options(arg)
+        # ruleid: test-policy.real-requests
+        client.request(arg)
+        # ruleid: test-policy.real-requests
+        client.send(arg)
+    # after the block the client is closed: no request
+    client.close()
+
+
+def test_096_every_request_on_a_requests_session_in_with():
+    with requests.session() as client:
+        # ruleid: test-policy.real-requests
+        client.get(arg)
+        # ruleid: test-policy.real-requests
+        client.post(arg)
+        # ruleid: test-policy.real-requests
+        client.put(arg)
+        # ruleid: test-policy.real-requests
+        client.patch(arg)
+        # ruleid: test-policy.real-requests
+        client.delete(arg)
+        # ruleid: test-policy.real-requests
+        client.head(arg)
+        # ruleid: test-policy.real-requests
+        client.options(arg)
+        # ruleid: test-policy.real-requests
+        client.request(arg)
+        # ruleid: test-policy.real-requests
+        client.send(arg)
+    # after the block the client is closed: no request
+    client.close()
+
+
+async def test_097_async_with():
+    async with requests.session(timeout=5) as client:
+        # ruleid: test-policy.real-requests
+        await client.get(arg)
+
+
+def test_098_assigned_then_sent():
+    client = requests.Session()
+    # ruleid: test-policy.real-requests
+    client.get(arg)
+
+
+def test_099_built_and_sent_in_one_expression():
+    # ruleid: test-policy.real-requests
+    requests.Session().get(arg)
+
+
+# a client from a fixture or an attribute of self cannot be tracked by a per-file scan
+def test_100_client_from_a_fixture(client):
+    # todoruleid: test-policy.real-requests
+    client.get(arg)
+
+
+# what clears the pattern clears its clients' requests; a patch of one class clears only its own clients
+def test_101_a_patch_of_the_layer_requests_session_request(mocker):
+    mocker.patch("requests.Session.request")
+    with requests.Session() as client:
+        # ok: test-policy.real-requests
+        client.get(arg)
+
+
+def test_102_a_patch_of_the_layer_requests_adapters_httpadapter_send(mocker):
+    mocker.patch("requests.adapters.HTTPAdapter.send")
+    with requests.Session() as client:
+        # ok: test-policy.real-requests
+        client.get(arg)
+
+
+def test_103_client_under_the_fixture_requests_mock(requests_mock):
+    with requests.Session() as client:
+        # ok: test-policy.real-requests
+        client.get(arg)
+
+
+def test_104_client_inside_responses_requestsmock():
+    with responses.RequestsMock(), requests.Session() as client:
+        # ok: test-policy.real-requests
+        client.get(arg)
+
+
+# a mock started in a setup method (setup_method, setUp, asyncSetUp or 2 more) clears the tests of its class; in a test, the calls after it
+class TestPatchedInSetupMethod:
+    def setup_method(self):
+        self.patcher = mock.patch("requests.get")
+        self.patcher.start()
+
+    def test_105_method_after_a_patching_setup(self):
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+class TestStartedInSetup_method0(unittest.TestCase):
+    def setup_method(self):
+        responses.start()
+
+    def test_106_method_after_responses_start_in_setup_method(self):
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+def test_107_responses_start_in_the_test():
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+    responses.start()
+    # ok: test-policy.real-requests
+    requests.get(arg)
+
+
+class TestBoundAndStarted0(unittest.TestCase):
+    def setUp(self):
+        self.mocked = responses.RequestsMock()
+        self.mocked.start()
+        self.addCleanup(self.mocked.stop)
+
+    def test_108_method_after_a_started_responses_requestsmock(self):
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+class TestBoundAndStarted1(unittest.TestCase):
+    async def asyncSetUp(self):
+        self.mocked = responses.mock()
+        self.mocked.start()
+        self.addCleanup(self.mocked.stop)
+
+    def test_109_method_after_a_started_responses_mock(self):
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+class TestBoundAndStarted2(unittest.TestCase):
+    @classmethod
+    def setup_class(self):
+        self.mocked = requests_mock.Mocker()
+        self.mocked.start()
+        self.addCleanup(self.mocked.stop)
+
+    def test_110_method_after_a_started_requests_mock_mocker(self):
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+class TestBoundAndStarted3(unittest.TestCase):
+    @classmethod
+    def setUpClass(self):
+        self.mocked = vcr.use_cassette()
+        self.mocked.start()
+        self.addCleanup(self.mocked.stop)
+
+    def test_111_method_after_a_started_vcr_use_cassette(self):
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+class TestStartedOutsideSetup:
+    def helper(self):
+        responses.start()
+
+    def test_112_method_of_a_class_without_setup(self):
+        # ruleid: test-policy.real-requests
+        requests.get(arg)
+
+
+# a request to this machine (a loopback URL, a local-server fixture's URL) is not reported; only that call
+def test_113_loopback_urls(port):
+    # ok: test-policy.real-requests
+    requests.get("http://127.0.0.1:8000/health")
+    # ok: test-policy.real-requests
+    requests.get(f"http://localhost:{port}/health")
+    # ok: test-policy.real-requests
+    requests.get('http://[::1]:8080/')
+    # ok: test-policy.real-requests
+    requests.get(url="https://localhost/")
+    # ruleid: test-policy.real-requests
+    requests.get("http://10.255.255.1/")
+    # ruleid: test-policy.real-requests
+    requests.get("http://localhost.example.com/")
+    # ruleid: test-policy.real-requests
+    requests.get(f"https://{host}/")
+
+
+def test_114_a_client_to_a_loopback_url():
+    with requests.Session() as client:
+        # ok: test-policy.real-requests
+        client.get("http://127.0.0.1:5000/")
+        # ruleid: test-policy.real-requests
+        client.get("https://example.com/")
+
+
+def test_115_urls_of_the_local_server_httpbin(httpbin):
+    # ok: test-policy.real-requests
+    requests.get(httpbin.url)
+    # ok: test-policy.real-requests
+    requests.get(httpbin("get"))
+    # ok: test-policy.real-requests
+    requests.get(f"{httpbin.url}/get")
+    # ok: test-policy.real-requests
+    requests.get(httpbin.url + "/get")
+    url = httpbin.url
+    # ok: test-policy.real-requests
+    requests.get(url)
+    # the fixture clears its own URLs, not the test
+    # ruleid: test-policy.real-requests
+    requests.get("https://example.com/")
+
+
+# a name like the fixture's is not the fixture
+def test_116_not_the_fixture():
+    # ruleid: test-policy.real-requests
+    requests.get(httpbin.url)
+
+
+# a test passing passthrough= or real_http= lets real calls through: its fixtures, decorators and context managers no longer clear
+def test_117_passthrough_under_requests_mock(requests_mock):
+    requests_mock.add(arg, passthrough=True)
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+
+
+@responses.activate(passthrough=True)
+def test_118_passthrough_in_the_decorator():
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+
+
+def test_119_passthrough_on_responses_requestsmock():
+    with responses.RequestsMock(passthrough=True):
+        # ruleid: test-policy.real-requests
+        requests.get(arg)
+
+
+def test_120_real_http_under_requests_mock(requests_mock):
+    requests_mock.add(arg, real_http=True)
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+
+
+@responses.activate(real_http=True)
+def test_121_real_http_in_the_decorator():
+    # ruleid: test-policy.real-requests
+    requests.get(arg)
+
+
+def test_122_real_http_on_responses_requestsmock():
+    with responses.RequestsMock(real_http=True):
+        # ruleid: test-policy.real-requests
+        requests.get(arg)
+
+
+@responses.activate()
+def test_123_the_decorator_without_it():
     # ok: test-policy.real-requests
     requests.get(arg)

@@ -7,6 +7,7 @@ from unittest.mock import patch
 import time as time_as_0
 from time import sleep as sleep_as_0
 import time
+import unittest
 
 
 # time.sleep: plain, `import x as y`, `from x import y as z`
@@ -183,39 +184,21 @@ def test_024_a_decorator_that_is_not_a_patch():
     time.sleep(2)
 
 
-# the fixture freezer clears the call
-def test_025_fixture_freezer(freezer):
-    # ok: test-policy.real-sleep
-    time.sleep(2)
+# a mock started in a setup method (setup_method, setUp, asyncSetUp or 2 more) clears the tests of its class; in a test, the calls after it
+class TestPatchedInSetupMethod:
+    def setup_method(self):
+        self.patcher = mock.patch("time.sleep")
+        self.patcher.start()
 
-
-class TestWithFixture:
-    async def test_026_async_method_with_freezer(self, freezer: object):
+    def test_025_method_after_a_patching_setup(self):
         # ok: test-policy.real-sleep
         time.sleep(2)
 
 
-# the fixture time_machine clears the call
-def test_027_fixture_time_machine(time_machine):
-    # ok: test-policy.real-sleep
-    time.sleep(2)
+class TestStartedOutsideSetup:
+    def helper(self):
+        self.mocked.start()
 
-
-class TestWithFixture:
-    async def test_028_async_method_with_time_machine(self, time_machine: object):
-        # ok: test-policy.real-sleep
-        time.sleep(2)
-
-
-# usefixtures on the test or its class
-@pytest.mark.usefixtures("freezer")
-def test_029_usefixtures():
-    # ok: test-policy.real-sleep
-    time.sleep(2)
-
-
-@pytest.mark.usefixtures("time_machine")
-class TestUsefixtures:
-    def test_030_method_under_usefixtures(self):
-        # ok: test-policy.real-sleep
+    def test_026_method_of_a_class_without_setup(self):
+        # ruleid: test-policy.real-sleep
         time.sleep(2)

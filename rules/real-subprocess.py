@@ -25,6 +25,7 @@ from asyncio import create_subprocess_exec as create_subprocess_exec_as_7
 import asyncio
 import asyncio as asyncio_as_8
 from asyncio import create_subprocess_shell as create_subprocess_shell_as_8
+import unittest
 
 
 # subprocess.run: plain, `import x as y`, `from x import y as z`
@@ -454,3 +455,23 @@ def test_057_a_patch_still_clears_after_fp_pass_command(mocker):
 def test_058_cleared_neighbour(fake_process):
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
+
+
+# a mock started in a setup method (setup_method, setUp, asyncSetUp or 2 more) clears the tests of its class; in a test, the calls after it
+class TestPatchedInSetupMethod:
+    def setup_method(self):
+        self.patcher = mock.patch("subprocess.run")
+        self.patcher.start()
+
+    def test_059_method_after_a_patching_setup(self):
+        # ok: test-policy.real-subprocess
+        subprocess.run(arg)
+
+
+class TestStartedOutsideSetup:
+    def helper(self):
+        self.mocked.start()
+
+    def test_060_method_of_a_class_without_setup(self):
+        # ruleid: test-policy.real-subprocess
+        subprocess.run(arg)

@@ -10,6 +10,8 @@ import urllib.request
 import urllib.request as urllib_request_as_1
 from urllib.request import urlretrieve as urlretrieve_as_1
 import urllib
+import vcr
+import unittest
 
 
 # urllib.request.urlopen: plain, `import x as y`, `from x import y as z`
@@ -221,3 +223,130 @@ class TestDecorated:
     def test_029_method_of_a_decorated_class(self):
         # ok: test-policy.real-urllib
         urllib.request.urlopen(arg)
+
+
+# @vcr.use_cassette, with or without arguments, on the test or its class
+@vcr.use_cassette
+def test_030_decorator_vcr_use_cassette():
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen(arg)
+
+
+@pytest.mark.filterwarnings('ignore')
+@vcr.use_cassette()
+def test_031_decorator_vcr_use_cassette_called():
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen(arg)
+
+
+@vcr.use_cassette
+class TestDecorated:
+    def test_032_method_of_a_decorated_class(self):
+        # ok: test-policy.real-urllib
+        urllib.request.urlopen(arg)
+
+
+# inside `with vcr.use_cassette` in every form the call is cleared; after the block and in the next test it is not
+def test_033_with_vcr_use_cassette_called():
+    with vcr.use_cassette():
+        # ok: test-policy.real-urllib
+        urllib.request.urlopen(arg)
+    # after the with block the mock is gone
+    # ruleid: test-policy.real-urllib
+    urllib.request.urlopen(arg)
+
+
+def test_034_with_vcr_use_cassette_as():
+    with open("log.txt"), vcr.use_cassette() as mocked:
+        # ok: test-policy.real-urllib
+        urllib.request.urlopen(arg)
+    assert mocked
+
+
+def test_035_with_vcr_use_cassette_bare():
+    with vcr.use_cassette:
+        # ok: test-policy.real-urllib
+        urllib.request.urlopen(arg)
+
+
+async def test_036_async_with_vcr_use_cassette():
+    async with vcr.use_cassette() as mocked:
+        # ok: test-policy.real-urllib
+        urllib.request.urlopen(arg)
+
+
+def test_037_unmocked_neighbour():
+    # ruleid: test-policy.real-urllib
+    urllib.request.urlopen(arg)
+
+
+# a mock started in a setup method (setup_method, setUp, asyncSetUp or 2 more) clears the tests of its class; in a test, the calls after it
+class TestPatchedInSetupMethod:
+    def setup_method(self):
+        self.patcher = mock.patch("urllib.request.urlopen")
+        self.patcher.start()
+
+    def test_038_method_after_a_patching_setup(self):
+        # ok: test-policy.real-urllib
+        urllib.request.urlopen(arg)
+
+
+class TestBoundAndStarted0(unittest.TestCase):
+    def setUp(self):
+        self.mocked = vcr.use_cassette()
+        self.mocked.start()
+        self.addCleanup(self.mocked.stop)
+
+    def test_039_method_after_a_started_vcr_use_cassette(self):
+        # ok: test-policy.real-urllib
+        urllib.request.urlopen(arg)
+
+
+class TestStartedOutsideSetup:
+    def helper(self):
+        self.mocked.start()
+
+    def test_040_method_of_a_class_without_setup(self):
+        # ruleid: test-policy.real-urllib
+        urllib.request.urlopen(arg)
+
+
+# a request to this machine (a loopback URL, a local-server fixture's URL) is not reported; only that call
+def test_041_loopback_urls(port):
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen("http://127.0.0.1:8000/health")
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen(f"http://localhost:{port}/health")
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen('http://[::1]:8080/')
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen(url="https://localhost/")
+    # ruleid: test-policy.real-urllib
+    urllib.request.urlopen("http://10.255.255.1/")
+    # ruleid: test-policy.real-urllib
+    urllib.request.urlopen("http://localhost.example.com/")
+    # ruleid: test-policy.real-urllib
+    urllib.request.urlopen(f"https://{host}/")
+
+
+def test_042_urls_of_the_local_server_httpbin(httpbin):
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen(httpbin.url)
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen(httpbin("get"))
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen(f"{httpbin.url}/get")
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen(httpbin.url + "/get")
+    url = httpbin.url
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen(url)
+    # the fixture clears its own URLs, not the test
+    # ruleid: test-policy.real-urllib
+    urllib.request.urlopen("https://example.com/")
+
+
+# a name like the fixture's is not the fixture
+def test_043_not_the_fixture():
+    # ruleid: test-policy.real-urllib
+    urllib.request.urlopen(httpbin.url)

@@ -238,3 +238,12 @@ def test_lint_from_a_subdirectory_on_a_helper_directory_scans_what_the_policy_se
     assert "app.py" not in done.stdout
     assert ("test-policy lint: not scanned: ../src/app.py (lint.paths selects no such file"
             " (relative to the policy: src/app.py))") in done.stderr
+
+
+def test_the_libyaml_and_pure_python_emitters_write_the_same_rules():
+    from test_policy_engine.rules import semgrep as rules
+
+    policy = load_policy(ROOT / "policy.yaml")
+    for pattern in policy.banned:
+        data = {"rules": [rules.rule(pattern, policy.lint)]}
+        assert rules._dump(data) == rules._dump(data, rules._PureDumper), pattern.id

@@ -206,6 +206,62 @@ class Mocks(_Model):
         "name, is not cleared by this pattern's fixtures, decorators or context managers "
         "(a patch of the call still clears it).",
     )
+    unless_kwargs: tuple[Identifier, ...] = Field(
+        default=(),
+        description="Keyword arguments that let real calls through (`passthrough`, "
+        "`real_http`): a test that passes one to any call, or whose decorator passes one "
+        "(`@requests_mock.Mocker(real_http=True)`), is not cleared by this pattern's "
+        "fixtures, decorators or context managers, whatever the value.",
+    )
+    starts: tuple[DottedName, ...] = Field(
+        default=(),
+        description="Calls that start a mock until it is stopped (`responses.start`, "
+        "`respx.start`): in a test they clear the calls after them; in one of the "
+        "`setup_methods` (or an autouse fixture) they clear the tests of its class. A mock "
+        "made by one of the `context_managers` and started with `.start()` counts too "
+        "(`self.r_mock = responses.RequestsMock()` then `self.r_mock.start()`).",
+    )
+    setup_methods: tuple[Identifier, ...] = Field(
+        default=("setup_method", "setUp", "asyncSetUp", "setup_class", "setUpClass"),
+        description="Methods that run before every test of their class (xunit and "
+        "unittest styles): a patch made, or a mock started, in one of them clears every "
+        "test of the class.",
+    )
+
+
+class Clients(_Model):
+    """Client classes whose construction is no request but whose requests are."""
+
+    classes: tuple[DottedName, ...] = Field(
+        min_length=1,
+        description="Client classes or factories (`httpx.Client`, `requests.Session`): "
+        "building one is not reported; a call of one of `methods` on a client bound by "
+        "`with K(...) as c:`, `async with`, or `c = K(...)` (earlier in the same function "
+        "or module), or on `K(...)` itself, is. A client built with one of the pattern's "
+        "`safe_kwargs` is safe.",
+    )
+    methods: tuple[Identifier, ...] = Field(
+        min_length=1,
+        description="The client methods that make a request (`get`, `send`, `stream`).",
+    )
+
+
+class LocalServers(_Model):
+    """Which request URLs point at a server the test suite runs on this machine."""
+
+    loopback: bool = Field(
+        default=True,
+        description="A URL argument that is a loopback literal (`'http://127.0.0.1:8000/'`, "
+        "`'http://localhost/'`, `'http://[::1]/'`, also as the start of an f-string) is "
+        "local: the call is not reported.",
+    )
+    fixtures: tuple[Identifier, ...] = Field(
+        default=(),
+        description="Fixtures that run a local server (`httpbin`, `httpserver`): a URL "
+        "argument built from one the test requests as a parameter (`httpbin.url`, "
+        "`httpbin('get')`, `httpserver.url_for('/')`, `f'{server.url}/x'`) is local. Only "
+        "that call is cleared, never the whole test.",
+    )
 
 
 class BannedPattern(_Model):
@@ -233,6 +289,16 @@ class BannedPattern(_Model):
         default=(),
         description="Calls passing any of these keyword arguments are not real "
         "(`httpx.Client(transport=...)`).",
+    )
+    clients: Clients | None = Field(
+        default=None,
+        description="Client classes: their construction is not reported, their requests "
+        "are (`client.get(...)` on `with httpx.Client() as client`).",
+    )
+    local_servers: LocalServers | None = Field(
+        default=None,
+        description="Requests to a server on this machine (loopback URLs, URLs of "
+        "local-server fixtures) are not reported: they do not wait on the network.",
     )
     cleared_by: Mocks = Field(
         default_factory=Mocks, description="The mocks that clear the call (data, not code)."
@@ -394,6 +460,26 @@ def cross_field_problems(policy: Policy) -> list[tuple[tuple[str | int, ...], st
                     )
                 )
             banned_by.setdefault(call, pattern.id)
+        for class_index, name in enumerate(pattern.clients.classes if pattern.clients else ()):
+            if name in pattern.calls:
+                problems.append(
+                    (
+                        ("banned", index, "clients", "classes", class_index),
+                        f"{name!r} is also one of the pattern's calls",
+                        "building a client is no request: remove it from calls",
+                    )
+                )
+            owner = banned_by.get(name)
+            if owner is not None and owner != pattern.id:
+                problems.append(
+                    (
+                        ("banned", index, "clients", "classes", class_index),
+                        f"{name!r} is already banned by {owner!r}",
+                        "a client class belongs to one pattern, or each finding is "
+                        "reported twice",
+                    )
+                )
+            banned_by.setdefault(name, pattern.id)
     return problems
 
 

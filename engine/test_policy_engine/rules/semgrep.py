@@ -40,6 +40,13 @@ SEVERITY = {"error": "ERROR", "warning": "WARNING"}
 #: `patch.object`, `mocker.patch.object`, `monkeypatch.setattr` (matched on their text), so
 #: `print("time.sleep")` or `log.info("time.sleep")` clear nothing.
 PATCH_CALLABLE = r"^(.*\.)?(patch|patch\.object|setattr)$"
+#: A URL argument's source text that points at this machine: a string or f-string starting
+#: with a loopback address (`"http://127.0.0.1:8000/"`, `f"http://localhost:{port}"`).
+LOOPBACK_URL = (r"""^[rRbBuUfF]*["']+(https?|wss?)://"""
+                r"""(localhost|127\.[0-9]+\.[0-9]+\.[0-9]+|\[::1\])([:/?#{"']|$)""")
+#: Where a client is bound to `$C`: `$CLIENT` is its construction (checked by the rule).
+BOUND_CLIENT = ("with $CLIENT as $C:\n  ...\n", "async with $CLIENT as $C:\n  ...\n",
+                "$C = $CLIENT\n...\n")
 
 
 def rule_id(pattern: BannedPattern) -> str:
@@ -85,16 +92,19 @@ def rule(pattern: BannedPattern, lint: Lint) -> dict[str, Any]:
     it replaces (see `block`); a fixture, a decorator or a patch of a layer below every call
     clears the whole pattern.
     """
+    setup = pattern.cleared_by.setup_methods
     blocks = [block(pattern, *group) for group in call_groups(pattern)]
+    blocks += client_blocks(pattern)
     patterns: list[Any] = [blocks[0] if len(blocks) == 1 else {"pattern-either": blocks}]
-    for call in pattern.calls:
-        for kwarg in pattern.safe_kwargs:
-            patterns.append({"pattern-not": f"{call}(..., {kwarg}=$SAFE, ...)"})
+    # every finding is one of the calls (or a client request): one pattern per keyword
+    patterns += [{"pattern-not": f"$CALLEE(..., {kwarg}=$SAFE, ...)"}
+                 for kwarg in pattern.safe_kwargs]
+    patterns += local_exclusions(pattern)
     below = layers(pattern)
     if below:
-        patterns.append(_not_patched([{"pattern": text} for text in patch_exclusions(below)]))
-    cleared = [{"pattern-not-inside": text} for text in exclusions(pattern)]
-    if pattern.cleared_by.unless and cleared:
+        patterns.append(_not_patched(patch_exclusions(below, setup)))
+    cleared = [{"pattern-not-inside": formula} for formula in exclusions(pattern)]
+    if (pattern.cleared_by.unless or pattern.cleared_by.unless_kwargs) and cleared:
         # Two branches: outside a test that lets real calls through, the fixtures,
         # decorators and context managers clear; inside one, only a patch does.
         passing = [*patterns, {"pattern-inside": {"pattern-either": [
@@ -144,29 +154,103 @@ def block(pattern: BannedPattern, owner: str, itself: bool, above: tuple[str, ..
     (`from requests import get`), Semgrep does not unify `$ATTR` with the string, so a
     patched `requests.get(...)` there is still flagged.
     """
+    setup = pattern.cleared_by.setup_methods
     negatives: list[Any] = []
     if len(calls) == 1:
         flags: list[Any] = [positive(pattern, calls[0])]
-        negatives += [{"pattern": text} for text in patch_exclusions(calls if itself else [])]
+        negatives += patch_exclusions(calls if itself else [], setup)
     else:
         attrs = _alternatives(call.rpartition(".")[2] for call in calls)
         flags = [positive(pattern, f"{owner}.$ATTR"),
                  {"metavariable-regex": {"metavariable": "$ATTR", "regex": f"^({attrs})$"}}]
         if itself:
             negatives.append({"patterns": [
-                {"pattern-either": [{"pattern": text}
-                                    for text in placements('$PATCH("$TARGET", ...)')]},
+                {"pattern-either": placements('$PATCH("$TARGET", ...)', setup)},
                 {"metavariable-regex": {
                     "metavariable": "$TARGET",
                     "regex": f"^(.*\\.)?{re.escape(owner)}\\.(?<ATTR>{attrs})$",
                 }},
             ]})
             by_owner = f'$PATCH({owner}, "$ATTR", ...)'
-            negatives += [{"pattern": text} for text in placements(by_owner)]
-    negatives += [{"pattern": text} for text in patch_exclusions(above)]
+            negatives += placements(by_owner, setup)
+    negatives += patch_exclusions(above, setup)
     if not negatives:
         return flags[0] if len(flags) == 1 else {"patterns": flags}
     return {"patterns": [*flags, _not_patched(negatives)]}
+
+
+def client_blocks(pattern: BannedPattern) -> list[dict[str, Any]]:
+    """What flags a request on a client: `c.get(...)` where `c` was bound by `with K(...) as
+    c`, `async with` or `c = K(...)` (in the statements after it), or `K(...).get(...)`. Not
+    the construction, and not a client built with a safe keyword (`transport=`). A patch of
+    the class (or of a module above it) clears its clients' requests; classes cleared by
+    different targets get a block each."""
+    clients = pattern.clients
+    if clients is None:
+        return []
+    setup = pattern.cleared_by.setup_methods
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name in clients.classes:
+        above = tuple(sorted(t for t in pattern.cleared_by.targets if clears(t, name)))
+        groups.setdefault(above, []).append(name)
+    out = []
+    for above, classes in groups.items():
+        built: list[Any] = [{"pattern": f"{name}(...)"} for name in classes]
+        construction: list[Any] = [built[0] if len(built) == 1 else {"pattern-either": built}]
+        construction += [{"pattern-not": f"{name}(..., {kwarg}=$SAFE, ...)"}
+                         for name in classes for kwarg in pattern.safe_kwargs]
+        flags: list[Any] = [
+            {"pattern-either": [
+                {"patterns": [
+                    {"pattern-either": [{"pattern-inside": text} for text in BOUND_CLIENT]},
+                    {"pattern": "$C.$METHOD(...)"},
+                ]},
+                {"pattern": "$CLIENT.$METHOD(...)"},
+            ]},
+            {"metavariable-regex": {"metavariable": "$METHOD",
+                                    "regex": f"^({_alternatives(clients.methods)})$"}},
+            {"metavariable-pattern": {"metavariable": "$CLIENT", "patterns": construction}},
+        ]
+        negatives = patch_exclusions(above, setup)
+        if negatives:
+            flags.append(_not_patched(negatives))
+        out.append({"patterns": flags})
+    return out
+
+
+def local_exclusions(pattern: BannedPattern) -> list[dict[str, Any]]:
+    """`pattern-not`s for a request to this machine: a URL argument (the first or second
+    positional one, or `url=`) that is a loopback literal, or that is built from a local-server fixture the enclosing
+    function takes as a parameter (`httpbin("get")`, `server.url`). Only that call."""
+    local = pattern.local_servers
+    if local is None:
+        return []
+    out: list[dict[str, Any]] = []
+    if local.loopback:
+        out.append({"pattern-not": {"patterns": [
+            # the URL is the first argument, or the second after a method (`request`)
+            {"pattern-either": [{"pattern": "$CALLEE($URL, ...)"},
+                                {"pattern": "$CALLEE($METHOD_NAME, $URL, ...)"},
+                                {"pattern": "$CALLEE(..., url=$URL, ...)"}]},
+            {"metavariable-regex": {"metavariable": "$URL", "regex": LOOPBACK_URL}},
+        ]}})
+    if local.fixtures:
+        out.append({"pattern-not": {"patterns": [
+            {"pattern-either": [
+                {"pattern": "$CALLEE(..., <... $SERVER ...>, ...)"},
+                {"pattern": "$CALLEE(..., url=<... $SERVER ...>, ...)"},
+                # `url = server.url` earlier in the function, then `client.get(url)`
+                {"patterns": [{"pattern-either": [{"pattern": "$CALLEE($LOCAL_URL, ...)"},
+                                                  {"pattern": "$CALLEE($_, $LOCAL_URL, ...)"}]},
+                              {"pattern-inside": "$LOCAL_URL = <... $SERVER ...>\n...\n"}]},
+            ]},
+            {"pattern-inside": {"pattern-either": [
+                {"pattern": f"{head} $SERVED(..., $SERVER, ...):\n  ...\n"}
+                for head in ("def", "async def")]}},
+            {"metavariable-regex": {"metavariable": "$SERVER",
+                                    "regex": f"^({_alternatives(local.fixtures)})$"}},
+        ]}})
+    return out
 
 
 def _not_patched(negatives: list[Any]) -> dict[str, Any]:
@@ -213,6 +297,8 @@ def shown_calls(pattern: BannedPattern) -> str:
     calls = [f"{call}()" for call in pattern.calls]
     if len(calls) > 4:
         calls = [*calls[:3], f"... ({len(calls)} calls)"]
+    if pattern.clients:
+        calls.append(f"request on a {_or(pattern.clients.classes)}")
     return ", ".join(calls)
 
 
@@ -223,6 +309,9 @@ def message(pattern: BannedPattern) -> str:
     cleared = cleared_by_text(pattern)
     if cleared:
         text += f" Not reported when the test {cleared}{uncleared_text(pattern)}."
+    local = local_text(pattern)
+    if local:
+        text += f" A request to {local} is not reported."
     text += (f" If the real call is really needed here, add"
              f" `# nosemgrep: {rule_id(pattern)}` with the reason.")
     return text
@@ -234,12 +323,15 @@ def cleared_by_text(pattern: BannedPattern, full: bool = False) -> str:
     mocks = pattern.cleared_by
     parts = []
     below = layers(pattern)
-    own = [target for target in mocks.targets if target not in below]
+    classes = class_targets(pattern)
+    own = [target for target in mocks.targets if target not in below and target not in classes]
     patched = []
     if own:
         above = any(target not in pattern.calls for target in own)
         patched.append("the call itself" + (" or its module or class" if above else "")
                        + f" ({_or(own, full)})")
+    if classes:
+        patched.append(f"the client class ({_or(classes, full)}, for its clients' requests)")
     if below:
         patched.append(f"{_or(below, full)} (under every call)")
     if patched:
@@ -249,20 +341,48 @@ def cleared_by_text(pattern: BannedPattern, full: bool = False) -> str:
     if mocks.decorators:
         parts.append("is decorated with " + _or(["@" + d for d in mocks.decorators], full))
     if mocks.context_managers:
-        parts.append("runs it inside `with` " + _or(mocks.context_managers, full))
+        parts.append("runs it inside `with` " + _or(mocks.context_managers, full)
+                     + (" (also bound to a name, then `with name:` or `@name`, or started"
+                        " with `.start()`)" if full else ""))
+    if mocks.starts:
+        parts.append("calls " + _or([f"{name}()" for name in mocks.starts], full)
+                     + " before it")
+    if full and mocks.setup_methods and (mocks.targets or mocks.starts
+                                         or mocks.context_managers):
+        parts.append("is a method of a class whose " + _or(mocks.setup_methods, full)
+                     + " makes such a patch or starts such a mock")
     if pattern.safe_kwargs:
-        parts.append("passes " + _or([f"{k}=" for k in pattern.safe_kwargs], full))
+        parts.append("passes " + _or([f"{k}=" for k in pattern.safe_kwargs], full)
+                     + (" (to the call or the client's construction)" if pattern.clients
+                        and full else ""))
     return "; ".join(parts)
+
+
+def local_text(pattern: BannedPattern, full: bool = False) -> str:
+    """Which requests go to this machine and are not reported, in words."""
+    local = pattern.local_servers
+    if local is None:
+        return ""
+    parts = []
+    if local.loopback:
+        parts.append("a loopback URL (`http://127.0.0.1:...`, `http://localhost...`,"
+                     " `http://[::1]...`, also starting an f-string)")
+    if local.fixtures:
+        parts.append("a URL built from the local-server fixture " + _or(local.fixtures, full)
+                     + " taken as a parameter (`httpbin.url`, `httpbin('get')`, or `url = httpbin.url` first)")
+    return " or ".join(parts)
 
 
 def uncleared_text(pattern: BannedPattern) -> str:
     """What makes a test's fixtures, decorators and context managers clear nothing."""
-    unless = pattern.cleared_by.unless
     mocks = pattern.cleared_by
-    if not unless or not (mocks.fixtures or mocks.decorators or mocks.context_managers):
+    passing = [f"{name}()" for name in mocks.unless]
+    passing += [f"{kwarg}=" for kwarg in mocks.unless_kwargs]
+    if not passing or not (mocks.fixtures or mocks.decorators or mocks.context_managers
+                           or mocks.starts):
         return ""
-    return (", unless it calls " + _or(f"{name}()" for name in unless)
-            + " (a patch still clears)")
+    return (", unless it " + ("calls or passes " if mocks.unless_kwargs else "calls ")
+            + _or(passing) + " (a patch still clears)")
 
 
 def _or(items: Iterable[str], full: bool = False) -> str:
@@ -283,10 +403,12 @@ def clears(target: str, call: str) -> bool:
 
 
 def layers(pattern: BannedPattern) -> list[str]:
-    """Targets that name none of the calls (nor a module or class above one): layers every
-    call goes through, such as `requests.Session.request`. Patching one clears every call."""
+    """Targets that name none of the calls or client classes (nor a module or class above
+    one): layers every call goes through, such as `requests.Session.request` (a method of a
+    client class is one). Patching one clears every call and every client request."""
+    classes = pattern.clients.classes if pattern.clients else ()
     return [t for t in pattern.cleared_by.targets
-            if not any(clears(t, call) for call in pattern.calls)]
+            if not any(clears(t, call) for call in (*pattern.calls, *classes))]
 
 
 def targets_clearing(pattern: BannedPattern, call: str) -> tuple[str, ...]:
@@ -314,31 +436,56 @@ def patch_forms(targets: Iterable[str]) -> list[str]:
     return forms
 
 
-def patch_exclusions(targets: Iterable[str]) -> list[str]:
+def patch_exclusions(targets: Iterable[str], setup: Iterable[str] = ()) -> list[Any]:
     """Every place a patch of one of `targets` clears a call: the statements after it in the
-    same function, the body of its `with`, the function or class it decorates, or the rest
-    of the file after an autouse fixture that makes it."""
-    return [text for form in patch_forms(targets) for text in placements(form)]
+    same function, the body of its `with`, the function or class it decorates, the tests of
+    a class whose setup method makes it, or the rest of the file (or class) after an autouse
+    fixture that makes it."""
+    return [formula for form in patch_forms(targets) for formula in placements(form, setup)]
 
 
-def placements(form: str) -> list[str]:
+def placements(form: str, setup: Iterable[str] = ()) -> list[Any]:
     """Where a patch made by the call `form` is in force."""
     return [
-        f"{form}\n...\n",  # a call, `x = ...`, `.start()`: the statements after it
-        f"with {form}:\n  ...\n",
-        f"with {form} as $MOCK:\n  ...\n",
-        f"@{form}\ndef $FUNC(...):\n  ...\n",
-        f"@{form}\nclass $CLASS:\n  ...\n",
-        "@pytest.fixture(..., autouse=True, ...)\n"
-        f"def $FIXTURE(...):\n  ...\n  {form}\n  ...\n...\n",
+        {"pattern": f"with {form}:\n  ...\n"},
+        {"pattern": f"with {form} as $MOCK:\n  ...\n"},
+        {"pattern": f"@{form}\ndef $FUNC(...):\n  ...\n"},
+        {"pattern": f"@{form}\nclass $CLASS:\n  ...\n"},
+        *in_force([form], setup),  # a call, `x = ...`, `.start()`: the statements after it
     ]
 
 
-def exclusions(pattern: BannedPattern) -> list[str]:
-    """The pattern-wide `pattern-not-inside` texts: a fixture or decorator that intercepts
-    every call of the pattern (patches clear per call: see `block`)."""
-    out: list[str] = []
-    fixtures = pattern.cleared_by.fixtures
+def in_force(statements: list[str], setup: Iterable[str] = ()) -> list[Any]:
+    """Where `statements` (one line each) that start a mock are in force: the statements
+    after them in the same function or module, the rest of the file or class after an
+    autouse fixture that runs them, and every test of a class whose setup method (one of
+    `setup`) runs them."""
+    def lines(indent: str) -> str:
+        return "".join(f"{indent}{line}\n" for line in statements)
+
+    found: list[Any] = [
+        {"pattern": lines("") + "...\n"},
+        {"pattern": "@pytest.fixture(..., autouse=True, ...)\n"
+                    f"def $FIXTURE(...):\n  ...\n{lines('  ')}  ...\n...\n"},
+    ]
+    names = tuple(setup)
+    if names:
+        found.append({"patterns": [
+            {"pattern": f"class $CLASS:\n  ...\n  def $SETUP(...):\n    ...\n{lines('    ')}"
+                        "    ...\n  ...\n"},
+            {"metavariable-regex": {"metavariable": "$SETUP",
+                                    "regex": f"^({_alternatives(names)})$"}},
+        ]})
+    return found
+
+
+def exclusions(pattern: BannedPattern) -> list[Any]:
+    """The pattern-wide `pattern-not-inside` formulas: a fixture, decorator, context manager
+    or started mock that intercepts every call of the pattern (patches clear per call: see
+    `block`)."""
+    mocks = pattern.cleared_by
+    out: list[Any] = []
+    fixtures = mocks.fixtures
     for fixture in fixtures:
         out.append(f"def $FUNC(..., {fixture}, ...):\n  ...\n")
     if fixtures:
@@ -348,35 +495,92 @@ def exclusions(pattern: BannedPattern) -> list[str]:
             f"@{uses}\nclass $CLASS:\n  ...\n",
             f"pytestmark = <... {uses} ...>\n...\n",
         ]
-    for decorator in pattern.cleared_by.decorators:
+    for decorator in mocks.decorators:
         out += [  # `@d(...)` also matches a bare `@d` (measured), so one form serves both
             f"@{decorator}(...)\ndef $FUNC(...):\n  ...\n",
             f"@{decorator}(...)\nclass $CLASS:\n  ...\n",
             f"pytestmark = <... {decorator} ...>\n...\n",
         ]
-    for manager in pattern.cleared_by.context_managers:
-        out += [f"{head} {manager}{call}{bound}:\n  ...\n"
-                for head in ("with", "async with")
-                for call in ("(...)", "")
-                for bound in ("", " as $MOCK")]
+    if mocks.context_managers:
+        out += managed(mocks.context_managers, mocks.setup_methods)
+    for start in mocks.starts:
+        out += in_force([f"{start}(...)"], mocks.setup_methods)
+    return out
+
+
+def made_by(metavariable: str, managers: Iterable[str]) -> dict[str, Any]:
+    """`metavariable` is one of the context managers, called (`respx.mock(...)`) or not."""
+    forms = [{"pattern": form} for name in managers for form in (f"{name}(...)", name)]
+    return {"metavariable-pattern": {"metavariable": metavariable,
+                                     "patterns": [{"pattern-either": forms}]}}
+
+
+def managed(managers: Iterable[str], setup: Iterable[str]) -> list[Any]:
+    """Where a mock made by one of the context managers is in force: the block of its `with`
+    in every form (`with M(...):`, `with M(...) as m:`, `with M:`, `async with ...`, beside
+    other managers); started (`M.start()`, `m = M(...)` then `m.start()`, also `self.m`, in
+    the test, an autouse fixture or a setup method); bound to a name that is then used
+    (`router = M(...)`, then `@router`, `with router:`, `async with router as m:`). One set
+    of forms for all the managers: `metavariable-pattern` checks which object it is."""
+    names = list(managers)
+    mock = made_by("$MANAGER", names)
+    withs = ["with $MANAGER:\n  ...\n", "with $MANAGER as $MOCK:\n  ...\n",
+             "async with $MANAGER:\n  ...\n", "async with $MANAGER as $MOCK:\n  ...\n"]
+    out: list[Any] = [{"patterns": [{"pattern-either": [{"pattern": w} for w in withs]}, mock]}]
+    out += [{"patterns": [formula, mock]}  # `responses.mock.start()`
+            for formula in in_force(["$MANAGER.start()"], setup)]
+    # the calls after `m.start()`, not those between the binding and the start
+    out.append({"patterns": [{"pattern": "$STARTED.start()\n...\n"},
+                             {"pattern-inside": "$STARTED = $MANAGER\n...\n"}, mock]})
+    out += [{"patterns": [formula, mock]} for formula in
+            in_force(["$STARTED = $MANAGER", "...", "$STARTED.start()"], setup)[1:]]
+    uses = [w.replace("$MANAGER", "$BOUND") for w in withs]
+    uses += ["@$BOUND\ndef $FUNC(...):\n  ...\n", "@$BOUND\nclass $CLASS:\n  ...\n"]
+    out.append({"patterns": [
+        {"pattern-either": [{"pattern": text} for text in uses]},
+        {"pattern-inside": "$BOUND = $MANAGER\n...\n"},
+        mock,
+    ]})
     return out
 
 
 def unclearing(pattern: BannedPattern) -> list[str]:
     """`pattern-inside` texts: a function that makes one of the `unless` calls, by its
-    dotted name or as a method of any object (`rsps.add_passthru(...)`)."""
-    forms = [f"{name}(...)" for name in pattern.cleared_by.unless]
-    methods = sorted({name.rpartition(".")[2] for name in pattern.cleared_by.unless})
+    dotted name or as a method of any object (`rsps.add_passthru(...)`), or passes one of
+    the `unless_kwargs` to any call in its body or its decorators."""
+    mocks = pattern.cleared_by
+    forms = [f"{name}(...)" for name in mocks.unless]
+    methods = sorted({name.rpartition(".")[2] for name in mocks.unless})
     forms += [f"$PASSING.{method}(...)" for method in methods]
-    return [f"{head} $TEST(...):\n  ...\n  {form}\n  ...\n"
-            for head in ("def", "async def") for form in sorted(set(forms))]
+    forms += [f"$PASSING(..., {kwarg}=$THROUGH, ...)" for kwarg in mocks.unless_kwargs]
+    found = [f"{head} $TEST(...):\n  ...\n  {form}\n  ...\n"
+             for head in ("def", "async def") for form in sorted(set(forms))]
+    found += [f"@$PASSING(..., {kwarg}=$THROUGH, ...)\n{head} $TEST(...):\n  ...\n"
+              for head in ("def", "async def") for kwarg in mocks.unless_kwargs]
+    # a `with` header is no statement of the body: its block, in every form
+    found += [f"{head} $PASSING(..., {kwarg}=$THROUGH, ...){bound}:\n  ...\n"
+              for kwarg in mocks.unless_kwargs for head in ("with", "async with")
+              for bound in ("", " as $MOCK")]
+    return found
 
 
 # ---------------------------------------------------------------- YAML output
 
 
-class _Dumper(yaml.SafeDumper):
+class _PureDumper(yaml.SafeDumper):
     """Block style, multi-line strings as `|` literals, no aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+# libyaml's emitter writes the same bytes 8x faster (a test checks they agree); PyYAML
+# without libyaml falls back to the pure-Python one.
+_CBase: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_CBase):  # type: ignore[valid-type,misc]
+    """`_PureDumper`'s settings on libyaml's emitter."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
@@ -388,10 +592,11 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 _Dumper.add_representer(str, _str)
+_PureDumper.add_representer(str, _str)
 
 
-def _dump(data: Any) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=True, default_flow_style=False,
+def _dump(data: Any, dumper: type[yaml.SafeDumper] = _Dumper) -> str:
+    return yaml.dump(data, Dumper=dumper, sort_keys=True, default_flow_style=False,
                      width=100, allow_unicode=True, indent=2)
 
 
@@ -499,8 +704,13 @@ def samples(pattern: BannedPattern) -> dict[str, str]:
     _decorator_samples(main, pattern, call, arg)
     _context_manager_samples(main, pattern, call, arg)
     _unless_samples(main, pattern, call, arg)
+    _client_samples(main, pattern, arg)
+    _setup_samples(main, pattern, call, arg)
+    _local_samples(main, pattern, call)
+    _unless_kwargs_samples(main, pattern, call, arg)
     out = {"": main.text()}
     out.update(_module_samples(pattern, call, arg))
+    out.update(_bound_samples(pattern, call, arg))
     return out
 
 
@@ -509,7 +719,8 @@ def cleared_call(pattern: BannedPattern, target: str) -> str:
     return next(c for c in pattern.calls if target in targets_clearing(pattern, c))
 
 
-def _known_gap(main: _Sample, pattern: BannedPattern, call: str) -> list[str]:
+def _known_gap(main: _Sample, pattern: BannedPattern, call: str,
+               indent: str = "    ") -> list[str]:
     """`# todook` lines for a patched call Semgrep still flags (see `block`): a call that
     shares its owner with others, named like a bare name the sample imports (`patch`)."""
     owner, _, attr = call.rpartition(".")
@@ -518,13 +729,25 @@ def _known_gap(main: _Sample, pattern: BannedPattern, call: str) -> list[str]:
     if not shared or attr not in bound:
         return []
     arg = _argument(pattern)
-    return [f"    # known gap: the file imports a bare `{attr}`, so Semgrep does not tie this"
-            " call to its patch",
-            f"    # todook: {main.rule}", f"    {call}({arg})"]
+    return [f"{indent}# known gap: the file imports a bare `{attr}`, so Semgrep does not tie"
+            " this call to its patch",
+            f"{indent}# todook: {main.rule}", f"{indent}{call}({arg})"]
+
+
+def class_targets(pattern: BannedPattern) -> list[str]:
+    """Targets that are a client class or a module above one: they clear client requests."""
+    classes = pattern.clients.classes if pattern.clients else ()
+    return [t for t in pattern.cleared_by.targets if any(clears(t, name) for name in classes)]
+
+
+def call_targets(pattern: BannedPattern) -> list[str]:
+    """Targets that clear some call (the others clear client requests only)."""
+    return [t for t in pattern.cleared_by.targets
+            if any(t in targets_clearing(pattern, c) for c in pattern.calls)]
 
 
 def _target_samples(main: _Sample, pattern: BannedPattern, call: str, arg: str) -> None:
-    targets = pattern.cleared_by.targets
+    targets = call_targets(pattern)
     if not targets:
         main.add("no patch target clears this pattern", [
             f"def {main.name('patched elsewhere')}(mocker):",
@@ -774,7 +997,7 @@ def _unless_samples(main: _Sample, pattern: BannedPattern, call: str, arg: str) 
                 "",
                 "",
             ]
-        for target in mocks.targets[:1]:
+        for target in call_targets(pattern)[:1]:
             cleared = _plain(main, cleared_call(pattern, target))
             lines += [
                 f"def {main.name(f'a patch still clears after {passing}')}(mocker):",
@@ -792,14 +1015,306 @@ def _unless_samples(main: _Sample, pattern: BannedPattern, call: str, arg: str) 
              " decorators and context managers no longer clear the call", lines)
 
 
+def _client_samples(main: _Sample, pattern: BannedPattern, arg: str) -> None:
+    """Client classes: the construction is no finding, each request on a bound client is."""
+    clients = pattern.clients
+    if clients is None:
+        return
+    mocks = pattern.cleared_by
+    for name in clients.classes:
+        _plain(main, name)
+    first, method = clients.classes[0], clients.methods[0]
+    lines = [
+        f"def {main.name(f'{first} built and never sent')}():",
+        *main.ok(f"client = {first}()"),
+        "    assert client is not None",
+        "",
+        "",
+    ]
+    for name in clients.classes:
+        lines += [f"def {main.name(f'every request on a {name} in with')}():",
+                  f"    with {name}() as client:"]
+        for each in clients.methods:
+            lines += main.ruleid(f"client.{each}({arg})", "        ")
+        lines += ["    # after the block the client is closed: no request", "    client.close()",
+                  "", ""]
+    lines += [
+        f"async def {main.name('async with')}():",
+        f"    async with {clients.classes[-1]}(timeout=5) as client:",
+        *main.ruleid(f"await client.{method}({arg})", "        "),
+        "",
+        "",
+        f"def {main.name('assigned then sent')}():",
+        f"    client = {first}()",
+        *main.ruleid(f"client.{method}({arg})"),
+        "",
+        "",
+        f"def {main.name('built and sent in one expression')}():",
+        *main.ruleid(f"{first}().{method}({arg})"),
+        "",
+        "",
+        "# a client from a fixture or an attribute of self cannot be tracked by a per-file scan",
+        f"def {main.name('client from a fixture')}(client):",
+        f"    # todoruleid: {main.rule}",
+        f"    client.{method}({arg})",
+    ]
+    main.add(f"building a client ({_or(clients.classes)}) is no request; a request on a client"
+             " bound by `with ... as`, `async with` or assignment is", lines)
+    safe = []
+    for kwarg in pattern.safe_kwargs:
+        safe += [f"def {main.name(f'client with {kwarg}')}(fake):",
+                 f"    with {first}({kwarg}=fake) as client:",
+                 *main.ok(f"client.{method}({arg})", "        "),
+                 f"    other = {clients.classes[-1]}({kwarg}=fake)",
+                 *main.ok(f"other.{method}({arg})"),
+                 "", ""]
+    if safe:
+        main.add("a client built with a safe keyword sends nothing for real", safe[:-2])
+    cleared = []
+    for target in class_targets(pattern):
+        name = next(c for c in clients.classes if clears(target, c))
+        others = [c for c in clients.classes if not clears(target, c)]
+        cleared += [f"def {main.name(f'mocker patch {target}')}(mocker):",
+                    f'    mocker.patch("{target}")',
+                    f"    with {name}() as client:",
+                    *main.ok(f"client.{method}({arg})", "        ")]
+        if others:
+            cleared += [f"    with {others[0]}() as other:",
+                        *main.ruleid(f"other.{method}({arg})", "        ")]
+        cleared += ["", ""]
+    for target in layers(pattern):
+        cleared += [f"def {main.name(f'a patch of the layer {target}')}(mocker):",
+                    f'    mocker.patch("{target}")',
+                    f"    with {first}() as client:",
+                    *main.ok(f"client.{method}({arg})", "        "),
+                    "", ""]
+    for fixture in mocks.fixtures[:1]:
+        cleared += [f"def {main.name(f'client under the fixture {fixture}')}({fixture}):",
+                    f"    with {first}() as client:",
+                    *main.ok(f"client.{method}({arg})", "        "),
+                    "", ""]
+    for manager in mocks.context_managers[:1]:
+        main.need(f"import {manager.split('.')[0]}")
+        cleared += [f"def {main.name(f'client inside {manager}')}():",
+                    f"    with {manager}(), {first}() as client:",
+                    *main.ok(f"client.{method}({arg})", "        "),
+                    "", ""]
+    if cleared:
+        main.add("what clears the pattern clears its clients' requests; a patch of one class"
+                 " clears only its own clients", cleared[:-2])
+
+
+def _setup_samples(main: _Sample, pattern: BannedPattern, call: str, arg: str) -> None:
+    """Mocks started in a setup method clear the tests of its class; started in a test, the
+    calls after the start."""
+    mocks = pattern.cleared_by
+    targets = call_targets(pattern)
+    if not mocks.setup_methods or not (targets or mocks.starts or mocks.context_managers):
+        return
+    main.need("import unittest")
+    setup = mocks.setup_methods
+    lines: list[str] = []
+    if targets:
+        patched = _plain(main, cleared_call(pattern, targets[0]))
+        lines += [
+            "class TestPatchedInSetupMethod:",
+            f"    def {setup[0]}(self):",
+            f'        self.patcher = mock.patch("{targets[0]}")',
+            "        self.patcher.start()",
+            "",
+            f"    def {main.name('method after a patching setup')}(self):",
+            *(_known_gap(main, pattern, patched, "        ")
+              or main.ok(f"{patched}({arg})", "        ")),
+            "",
+            "",
+        ]
+    for index, start in enumerate(mocks.starts):
+        main.need(f"import {start.split('.')[0]}")
+        where = setup[index % len(setup)]
+        lines += [
+            f"class TestStartedIn{where[0].upper()}{where[1:]}{index}(unittest.TestCase):",
+            *(["    @classmethod"] if "class" in where.lower() else []),
+            f"    {'async ' if where.startswith('async') else ''}def {where}(self):",
+            f"        {start}()",
+            "",
+            f"    def {main.name(f'method after {start} in {where}')}(self):",
+            *main.ok(f"{call}({arg})", "        "),
+            "",
+            "",
+            f"def {main.name(f'{start} in the test')}():",
+            *main.ruleid(f"{call}({arg})"),
+            f"    {start}()",
+            *main.ok(f"{call}({arg})"),
+            "",
+            "",
+        ]
+    for index, manager in enumerate(mocks.context_managers):
+        main.need(f"import {manager.split('.')[0]}")
+        where = setup[(index + 1) % len(setup)]
+        lines += [
+            f"class TestBoundAndStarted{index}(unittest.TestCase):",
+            *(["    @classmethod"] if "class" in where.lower() else []),
+            f"    {'async ' if where.startswith('async') else ''}def {where}(self):",
+            f"        self.mocked = {manager}()",
+            "        self.mocked.start()",
+            "        self.addCleanup(self.mocked.stop)",
+            "",
+            f"    def {main.name(f'method after a started {manager}')}(self):",
+            *main.ok(f"{call}({arg})", "        "),
+            "",
+            "",
+        ]
+    first = mocks.starts[0] if mocks.starts else None
+    start_line = f"{first}()" if first else "self.mocked.start()"
+    lines += [
+        "class TestStartedOutsideSetup:",
+        "    def helper(self):",
+        f"        {start_line}",
+        "",
+        f"    def {main.name('method of a class without setup')}(self):",
+        *main.ruleid(f"{call}({arg})", "        "),
+    ]
+    main.add(f"a mock started in a setup method ({_or(setup)}) clears the tests of its class;"
+             " in a test, the calls after it", lines)
+
+
+def _local_samples(main: _Sample, pattern: BannedPattern, call: str) -> None:
+    """Requests to this machine: loopback literals and URLs of local-server fixtures."""
+    local = pattern.local_servers
+    if local is None:
+        return
+    lines: list[str] = []
+    if local.loopback:
+        lines += [
+            f"def {main.name('loopback urls')}(port):",
+            *main.ok(f'{call}("http://127.0.0.1:8000/health")'),
+            *main.ok(f'{call}(f"http://localhost:{{port}}/health")'),
+            *main.ok(f"{call}('http://[::1]:8080/')"),
+            *main.ok(f'{call}(url="https://localhost/")'),
+            *main.ruleid(f'{call}("http://10.255.255.1/")'),
+            *main.ruleid(f'{call}("http://localhost.example.com/")'),
+            *main.ruleid(f'{call}(f"https://{{host}}/")'),
+            "",
+            "",
+        ]
+        if pattern.clients:
+            name, method = pattern.clients.classes[0], pattern.clients.methods[0]
+            lines += [
+                f"def {main.name('a client to a loopback url')}():",
+                f"    with {name}() as client:",
+                *main.ok(f'client.{method}("http://127.0.0.1:5000/")', "        "),
+                *main.ruleid(f'client.{method}("https://example.com/")', "        "),
+                "",
+                "",
+            ]
+    for fixture in local.fixtures[:1]:
+        lines += [
+            f"def {main.name(f'urls of the local server {fixture}')}({fixture}):",
+            *main.ok(f"{call}({fixture}.url)"),
+            *main.ok(f'{call}({fixture}("get"))'),
+            *main.ok(f'{call}(f"{{{fixture}.url}}/get")'),
+            *main.ok(f'{call}({fixture}.url + "/get")'),
+            f"    url = {fixture}.url",
+            *main.ok(f"{call}(url)"),
+            "    # the fixture clears its own URLs, not the test",
+            *main.ruleid(f'{call}("https://example.com/")'),
+            "",
+            "",
+            "# a name like the fixture's is not the fixture",
+            f"def {main.name('not the fixture')}():",
+            *main.ruleid(f"{call}({fixture}.url)"),
+            "",
+            "",
+        ]
+    if lines:
+        main.add("a request to this machine (a loopback URL, a local-server fixture's URL) is"
+                 " not reported; only that call", lines[:-2])
+
+
+def _unless_kwargs_samples(main: _Sample, pattern: BannedPattern, call: str,
+                           arg: str) -> None:
+    mocks = pattern.cleared_by
+    if not mocks.unless_kwargs or not (mocks.fixtures or mocks.decorators
+                                       or mocks.context_managers):
+        return
+    lines: list[str] = []
+    for kwarg in mocks.unless_kwargs:
+        for fixture in mocks.fixtures[:1]:
+            lines += [f"def {main.name(f'{kwarg} under {fixture}')}({fixture}):",
+                      f"    {fixture}.add(arg, {kwarg}=True)",
+                      *main.ruleid(f"{call}({arg})"), "", ""]
+        for decorator in mocks.decorators[:1]:
+            main.need(f"import {decorator.split('.')[0]}")
+            lines += [f"@{decorator}({kwarg}=True)",
+                      f"def {main.name(f'{kwarg} in the decorator')}():",
+                      *main.ruleid(f"{call}({arg})"), "", ""]
+        for manager in mocks.context_managers[:1]:
+            main.need(f"import {manager.split('.')[0]}")
+            lines += [f"def {main.name(f'{kwarg} on {manager}')}():",
+                      f"    with {manager}({kwarg}=True):",
+                      *main.ruleid(f"{call}({arg})", "        "), "", ""]
+    for decorator in mocks.decorators[:1]:
+        lines += [f"@{decorator}()", f"def {main.name('the decorator without it')}():",
+                  *main.ok(f"{call}({arg})"), "", ""]
+    main.add(f"a test passing {_or(f'{k}=' for k in mocks.unless_kwargs)} lets real calls"
+             " through: its fixtures, decorators and context managers no longer clear",
+             lines[:-2])
+
+
+def _bound_samples(pattern: BannedPattern, call: str, arg: str) -> dict[str, str]:
+    """A mock bound to a name (`router = respx.mock(...)`) clears what it wraps."""
+    managers = pattern.cleared_by.context_managers
+    if not managers:
+        return {}
+    sample = _Sample(rule_id(pattern))
+    _plain(sample, call)
+    lines = [f"def {sample.name('before the binding')}():", *sample.ruleid(f"{call}({arg})"),
+             "", ""]
+    for index, manager in enumerate(managers):
+        sample.need(f"import {manager.split('.')[0]}")
+        bound = f"mocked_{index}"
+        lines += [
+            f"{bound} = {manager}()",
+            "",
+            "",
+            f"@{bound}",
+            f"def {sample.name(f'decorated by a bound {manager}')}():",
+            *sample.ok(f"{call}({arg})"),
+            "",
+            "",
+            f"async def {sample.name(f'inside a bound {manager}')}():",
+            *sample.ruleid(f"{call}({arg})"),
+            f"    async with {bound} as mock:",
+            *sample.ok(f"{call}({arg})", "        "),
+            f"    with {bound}:",
+            *sample.ok(f"{call}({arg})", "        "),
+            "",
+            "",
+            f"def {sample.name(f'bound in the test and started {manager}')}():",
+            f"    router = {manager}()",
+            *sample.ruleid(f"{call}({arg})"),
+            "    router.start()",
+            *sample.ok(f"{call}({arg})"),
+            "",
+            "",
+        ]
+    lines += ["lock = object()", "", "",
+              f"def {sample.name('with a name that is no mock')}():",
+              "    with lock:", *sample.ruleid(f"{call}({arg})", "        "), "", "",
+              f"def {sample.name('unmocked neighbour')}():", *sample.ruleid(f"{call}({arg})")]
+    sample.add("a mock bound to a name clears what it decorates or wraps, after its binding",
+               lines)
+    return {".bound": sample.text()}
+
+
 def _module_samples(pattern: BannedPattern, call: str, arg: str) -> dict[str, str]:
     """Module-level mocks (pytestmark, autouse fixtures) need a module of their own."""
     rid = rule_id(pattern)
     out: dict[str, str] = {}
     mocks = pattern.cleared_by
-    if mocks.targets:
+    if call_targets(pattern):
         sample = _Sample(rid)
-        target = mocks.targets[0]
+        target = call_targets(pattern)[0]
         cleared = _plain(sample, cleared_call(pattern, target))
         others = [c for c in pattern.calls if target not in targets_clearing(pattern, c)]
         sample.add(f"an autouse fixture patching {target} clears {cleared} in the tests after it", [
@@ -854,6 +1369,52 @@ def _module_samples(pattern: BannedPattern, call: str, arg: str) -> dict[str, st
     return out
 
 
+def _clients_line(pattern: BannedPattern) -> str:
+    clients = pattern.clients
+    assert clients is not None
+    methods = ", ".join(f"`.{m}(...)`" for m in clients.methods)
+    safe = (" Not a client built with " + _or(f"`{k}=`" for k in pattern.safe_kwargs) + "."
+            if pattern.safe_kwargs else "")
+    return (f"- **Requests on clients:** {methods} on a {_or(f'`{c}`' for c in clients.classes)}"
+            " bound by `with ... as c:`, `async with ... as c:` or `c = ...(...)` earlier in the"
+            " same function or module, or called on the construction itself. Building a client"
+            f" is not reported.{safe}")
+
+
+def _unclearing_line(pattern: BannedPattern) -> str:
+    mocks = pattern.cleared_by
+    parts = [f"`{name}(...)`" for name in mocks.unless]
+    if parts:
+        parts[-1] += " (or that method on any object)"
+    parts += [f"`{kwarg}=...` passed to any call or decorator" for kwarg in mocks.unless_kwargs]
+    if not parts:
+        return "nothing"
+    return (", ".join(parts) + " in the same test (or the `with` block it opens): its fixtures,"
+            " decorators, context managers and started mocks then clear nothing; a patch"
+            " still does")
+
+
+def _blind_spots(pattern: BannedPattern) -> list[str]:
+    """What a per-file scan cannot see for this pattern, in words."""
+    spots = ["mocks set up in `conftest.py` or in fixtures of other files (add such fixtures"
+             " to `cleared_by.fixtures`)", "calls inside the code under test"]
+    if pattern.clients:
+        spots.append("a client that comes from a fixture (`def test_x(client)`), an attribute"
+                     " (`self.client`) or a helper's return value: its requests are not"
+                     " reported")
+    if pattern.local_servers and pattern.local_servers.fixtures:
+        spots.append("a local URL that reaches the call other than directly or through one"
+                     " variable of the same function (`url = httpbin.url`), or a client whose"
+                     " `base_url=` is the server's: still reported")
+    if pattern.cleared_by.unless or pattern.cleared_by.unless_kwargs:
+        spots.append("a passthrough set up in a fixture or `conftest.py` (the test stays"
+                     " cleared)")
+    if pattern.cleared_by.fixtures or pattern.cleared_by.decorators:
+        spots.append("what a mock lets through at run time (an unmatched URL it forwards, a"
+                     " cassette recorded on the first run)")
+    return spots
+
+
 def catalogue(policy: Policy) -> str:
     """Markdown: one entry per rule (what it flags / why it is slow / example / use instead)."""
     lines: list[str] = []
@@ -870,18 +1431,18 @@ def catalogue(policy: Policy) -> str:
             + (f"; calls passing {', '.join(f'`{k}=`' for k in pattern.safe_kwargs)} are allowed"
                if pattern.safe_kwargs else "")
             + ".",
+            *([_clients_line(pattern)] if pattern.clients else []),
+            *([f"- **Not reported (a local server):** a request to {local_text(pattern, True)}."
+               " Only that call: the fixture does not clear the test's other calls."]
+              if pattern.local_servers else []),
             f"- **Why it is slow:** {pattern.why.rstrip('.')}.",
             f"- **Example:** `{call}({arg if pattern.min_seconds is not None else '...'})` "
             "in a test that mocks none of the below.",
             f"- **Use instead:** {pattern.fix.rstrip('.')}.",
             "- **Cleared when the test:** " + (cleared_by_text(pattern, full=True) or "nothing clears it")
             + ".",
-            "- **Un-cleared by:** "
-            + (", ".join(f"`{name}(...)`" for name in pattern.cleared_by.unless)
-               + " (or that method on any object) in the same test: its fixtures, decorators"
-               " and context managers then clear nothing; a patch still does"
-               if pattern.cleared_by.unless else "nothing")
-            + ".",
+            "- **Un-cleared by:** " + _unclearing_line(pattern) + ".",
+            "- **Cannot see:** " + "; ".join(_blind_spots(pattern)) + ".",
             "",
         ]
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from test_policy_engine.rules.semgrep import (
     PATCH_CALLABLE,
     catalogue,
     render_rules,
+    rule,
     targets_clearing,
 )
 
@@ -99,7 +100,7 @@ banned:
 """, "policy.yaml")
     text = render_rules(policy)["nap.yaml"]
     assert "$DELAY >= 0.5" in text
-    assert "clock.nap(..., fake=$SAFE, ...)" in text
+    assert "$CALLEE(..., fake=$SAFE, ...)" in text
     sample = render_rules(policy)["nap.py"]
     assert "# ruleid: test-policy.nap\n    clock.nap(2)" in sample
     assert "# ok: test-policy.nap\n    clock.nap(0.25)" in sample
@@ -190,8 +191,8 @@ def test_write_rules_returns_every_generated_path(tmp_path: Path):
         ("calls: [time.sleep]", "calls: ['time.sleep(']", "banned[0].calls[0]"),
         ("targets: [time.sleep]", "targets: [\"mocker.patch('time.sleep')\"]",
          "banned[0].cleared_by.targets[0]"),
-        ("fixtures: [freezer, time_machine]", "fixtures: [freezer, 'time machine']",
-         "banned[0].cleared_by.fixtures[1]"),
+        ("fixtures: [fake_process, fp]", "fixtures: [fake_process, 'f p']",
+         "banned[5].cleared_by.fixtures[1]"),
         ("calls: [asyncio.sleep]", "calls: [time.sleep]", "banned[1].calls[0]"),
     ],
 )
@@ -323,13 +324,13 @@ def leaves(formula: Any) -> list[str]:
 
 
 def test_every_patch_form_is_restricted_to_patch_like_callables():
-    for name, text in render_rules(load_policy(POLICY)).items():
-        if name.endswith(".yaml"):
-            rule = yaml.safe_load(text)["rules"][0]
-            patches = [leaf for leaf in leaves(rule["patterns"]) if "$PATCH" in leaf]
-            assert patches, name
-            unguarded = [leaf for leaf in patches if leaf not in leaves_under_guard(rule)]
-            assert unguarded == [], name
+    policy = load_policy(POLICY)
+    for pattern in policy.banned:
+        found = rule(pattern, policy.lint)
+        patches = [leaf for leaf in leaves(found["patterns"]) if "$PATCH" in leaf]
+        assert patches, pattern.id
+        unguarded = [leaf for leaf in patches if leaf not in leaves_under_guard(found)]
+        assert unguarded == [], pattern.id
 
 
 def leaves_under_guard(formula: Any, guarded: bool = False) -> list[str]:
@@ -385,8 +386,9 @@ banned:
 def test_a_context_manager_clears_in_every_with_form_sync_and_async():
     (pattern,) = parse_policy(CONTEXT_POLICY, "policy.yaml").banned
     text = render_rules(parse_policy(CONTEXT_POLICY, "policy.yaml"))["net.yaml"]
-    for form in ("with netmock.Router(...):", "with netmock.Router(...) as $MOCK:",
-                 "with netmock.Router:", "async with netmock.Router(...) as $MOCK:"):
+    for form in ("with $MANAGER:", "with $MANAGER as $MOCK:", "async with $MANAGER:",
+                 "async with $MANAGER as $MOCK:", "pattern: netmock.Router(...)\n",
+                 "pattern: netmock.Router\n"):
         assert form in text
     assert pattern.cleared_by.context_managers == ("netmock.Router",)
 
@@ -415,7 +417,10 @@ def test_the_catalogue_and_the_message_say_what_clears_and_what_un_clears():
     policy = parse_policy(CONTEXT_POLICY, "policy.yaml")
     entry = catalogue(policy)
     assert "- **Cleared when the test:** patches the call itself (net.get); uses the fixture" \
-        " fake_net; runs it inside `with` netmock.Router." in entry
+        " fake_net; runs it inside `with` netmock.Router (also bound to a name, then `with" \
+        " name:` or `@name`, or started with `.start()`); is a method of a class whose" \
+        " setup_method, setUp, asyncSetUp, setup_class or setUpClass makes such a patch or" \
+        " starts such a mock." in entry
     assert "- **Un-cleared by:** `fake_net.passthrough(...)`" in entry
     message = yaml.safe_load(render_rules(policy)["net.yaml"])["rules"][0]["message"]
     assert "unless it calls fake_net.passthrough() (a patch still clears)" in message
@@ -441,3 +446,63 @@ def test_a_newline_in_the_policy_file_name_stays_inside_the_generated_comment(
     assert yaml.safe_load(rule)["rules"][0]["id"] == "test-policy.real-sleep"
     sample = (project / "rules" / "real-sleep.py").read_text(encoding="utf-8")
     compile(sample, "real-sleep.py", "exec")  # still Python: the name did not end the comment
+
+
+CLIENT_POLICY = b"""
+version: 1
+categories: {unit: {limit: 1, default: true}}
+banned:
+  - id: net
+    calls: [net.get]
+    clients:
+      classes: [net.Client]
+      methods: [get, send]
+    why: "network"
+    fix: "mock it"
+    safe_kwargs: [transport]
+    local_servers:
+      fixtures: [local_server]
+    cleared_by:
+      targets: [net.get, net.Client]
+      starts: [netmock.start]
+      context_managers: [netmock.Router]
+      unless_kwargs: [passthrough]
+"""
+
+
+def test_a_client_class_is_matched_by_its_requests_and_its_safe_construction_is_excluded():
+    (rule_data,) = yaml.safe_load(
+        render_rules(parse_policy(CLIENT_POLICY, "p.yaml"))["net.yaml"])["rules"]
+    text = yaml.safe_dump(rule_data)
+    assert "$C.$METHOD(...)" in text and "^(get|send)$" in text
+    assert "net.Client(..., transport=$SAFE, ...)" in text
+    assert "pattern: net.Client(...)\n" in text  # only inside the metavariable-pattern
+    assert "$SERVER" in text and "^(local_server)$" in text
+
+
+def test_a_client_class_that_is_also_a_call_is_refused_with_its_location():
+    bad = CLIENT_POLICY.replace(b"calls: [net.get]", b"calls: [net.get, net.Client]")
+    with pytest.raises(UserError, match=r"clients\.classes.*also one of the pattern's calls"):
+        parse_policy(bad, "policy.yaml")
+
+
+@pytest.mark.parametrize(("field", "bad"), [
+    (b"starts: [netmock.start]", b"starts: ['netmock start']"),
+    (b"unless_kwargs: [passthrough]", b"unless_kwargs: ['pass-through']"),
+    (b"fixtures: [local_server]", b"fixtures: ['local server']"),
+    (b"methods: [get, send]", b"methods: []"),
+])
+def test_the_new_cleared_by_fields_are_validated(field: bytes, bad: bytes):
+    with pytest.raises(UserError):
+        parse_policy(CLIENT_POLICY.replace(field, bad), "policy.yaml")
+
+
+def test_the_generated_samples_cover_clients_setup_methods_bound_mocks_and_local_servers():
+    files = render_rules(parse_policy(CLIENT_POLICY, "p.yaml"))
+    main, bound = files["net.py"], files["net.bound.py"]
+    assert "# ok: test-policy.net\n    client = net.Client()" in main
+    assert "    with net.Client() as client:\n        # ruleid: test-policy.net\n" in main
+    assert "    def setup_method(self):\n        netmock.start()" in main
+    assert '# ruleid: test-policy.net\n    net.get("http://10.255.255.1/")' in main
+    assert "@mocked_0\ndef " in bound
+    assert "    with netmock.Router(passthrough=True):\n        # ruleid: test-policy.net" in main
