@@ -411,9 +411,12 @@ def layers(pattern: BannedPattern) -> list[str]:
             if not any(clears(t, call) for call in (*pattern.calls, *classes))]
 
 
-def targets_clearing(pattern: BannedPattern, call: str) -> tuple[str, ...]:
-    """The targets whose patch clears `call`, sorted."""
-    below = layers(pattern)
+def targets_clearing(pattern: BannedPattern, call: str,
+                     below: list[str] | None = None) -> tuple[str, ...]:
+    """The targets whose patch clears `call`, sorted (`below`: `layers(pattern)`, when the
+    caller has it already)."""
+    if below is None:
+        below = layers(pattern)
     return tuple(sorted({t for t in pattern.cleared_by.targets if clears(t, call) or t in below}))
 
 
@@ -742,8 +745,9 @@ def class_targets(pattern: BannedPattern) -> list[str]:
 
 def call_targets(pattern: BannedPattern) -> list[str]:
     """Targets that clear some call (the others clear client requests only)."""
-    return [t for t in pattern.cleared_by.targets
-            if any(t in targets_clearing(pattern, c) for c in pattern.calls)]
+    below = layers(pattern)
+    clearing = {t for c in pattern.calls for t in targets_clearing(pattern, c, below)}
+    return [t for t in pattern.cleared_by.targets if t in clearing]
 
 
 def _target_samples(main: _Sample, pattern: BannedPattern, call: str, arg: str) -> None:
