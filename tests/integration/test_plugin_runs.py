@@ -221,6 +221,33 @@ def test_a_unittest_test_with_subtests_is_judged_as_one_test(pytester):
     assert "SUBFAIL" not in result.stdout.str()
 
 
+def test_a_test_under_a_frozen_clock_is_judged_by_the_real_clock(pytester):
+    write_policy(pytester, unit_limit=0.3)
+    pytester.makepyfile(**{"tests/unit/test_frozen": """
+        import datetime
+        import pytest
+        from freezegun import freeze_time
+
+        @pytest.fixture
+        def frozen():
+            # Frozen from setup to teardown (pytest-freezegun's `freezer` does this): pytest
+            # times the call with the frozen clock it binds as well.
+            with freeze_time("2012-01-14"):
+                yield
+
+        def test_frozen(frozen):
+            assert datetime.date.today() == datetime.date(2012, 1, 14)
+
+        def test_after():
+            with freeze_time("1990-05-01"):
+                pass
+    """})
+    result = run(pytester, "--junit-xml=out.xml")
+    result.assert_outcomes(passed=2)
+    for case in junit_cases(pytester.path / "out.xml"):
+        assert float(case_properties(case)["test_policy.wall"]) < 0.3
+
+
 def test_a_unit_test_past_its_limit_is_stopped_near_one_second_and_the_run_goes_on(pytester):
     """With `kill_after: 1`, the seed's strict choice: interrupted at the limit."""
     write_policy(pytester, kill_after=1)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections.abc import Generator
 from pathlib import Path
 
@@ -48,12 +47,12 @@ class BroadFixtures:
             return (yield)
         self.depth += 1
         remaining = self._pause_kill()
-        start, (cpu0, wait0) = time.perf_counter(), snapshot()
+        cpu0, wait0, start = snapshot()
         try:
             return (yield)
         finally:
-            wall = time.perf_counter() - start
-            cpu, wait = snapshot()
+            cpu, wait, end = snapshot()
+            wall = end - start
             self.depth -= 1
             self._resume_kill(remaining)
             before = item.stash.get(BROAD, (0.0, 0.0, 0.0))

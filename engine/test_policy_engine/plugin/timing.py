@@ -8,6 +8,10 @@ of a test's setup and as each phase's report is made.
   Linux only; 0 elsewhere. The file is opened once per thread and re-read with
   `os.pread`, which the kernel regenerates at offset 0 (measured: 0.7 us a read,
   0.6 us for getrusage + thread_time on a 2-CPU Linux machine).
+- wall: `time.clock_gettime(CLOCK_MONOTONIC)` from the start of setup, not pytest's
+  report durations: freezegun and time-machine replace `time.perf_counter` wherever it
+  is bound, pytest's timing module included, so a clock frozen from setup to teardown made
+  pytest report 1,308,869,265 s for a test of a few milliseconds (itsdangerous's suite).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ except ImportError:  # pragma: no cover (Windows)
         return 0.0
 
 
-Snapshot = tuple[float, float]  # (cpu seconds, wait seconds)
+Snapshot = tuple[float, float, float]  # (cpu, wait, monotonic wall clock), seconds
 
 #: The limit a test is judged by, set on each selected test by `Active.apply`.
 VERDICT: pytest.StashKey[Verdict] = pytest.StashKey()
@@ -60,23 +64,23 @@ class Verdict:
         figures are written, and a test still passing but now over fails there."""
         stash = item.stash
         duration, failed = stash.get(SO_FAR, (0.0, False))
-        duration += report.duration
+        duration += report.duration  # pytest's clock: only where ours did not start
         when = report.when
         broad = stash.get(BROAD, None)  # broad fixtures' setup: not this test's time
+        start = stash.get(START, None)
         if when == "setup":
-            if broad is not None:
-                duration = max(duration - broad[0], 0.0)
             stash[SO_FAR] = (duration, failed or report.failed)
             return
-        start = stash.get(START, None)
         if start is not None:
-            cpu, wait = snapshot()
-            cpu, wait = cpu - start[0], wait - start[1]
+            cpu, wait, wall = snapshot()
+            cpu, wait, wall = cpu - start[0], wait - start[1], wall - start[2]
             if broad is not None:
-                cpu, wait = cpu - broad[1], wait - broad[2]
-            figures = Figures(duration, max(cpu, 0.0), max(wait, 0.0))
+                wall, cpu, wait = wall - broad[0], cpu - broad[1], wait - broad[2]
+            figures = Figures(max(wall, 0.0), max(cpu, 0.0), max(wait, 0.0))
         else:
-            figures = Figures(duration)
+            if broad is not None:
+                duration -= broad[0]
+            figures = Figures(max(duration, 0.0))
         if when == "teardown":
             report.user_properties.extend(figures.properties())
         if (not failed and report.passed and not hasattr(report, "wasxfail")
@@ -107,5 +111,20 @@ def _wait() -> float:
 
 
 def snapshot() -> Snapshot:
-    """(CPU time of this thread and its waited-for children, time waited for a CPU)."""
-    return time.thread_time() + _children_cpu(), _wait()
+    """(CPU time of this thread and its waited-for children, time waited for a CPU, the
+    wall clock)."""
+    return time.thread_time() + _children_cpu(), _wait(), _wall()
+
+
+if hasattr(time, "clock_gettime") and hasattr(time, "CLOCK_MONOTONIC"):
+    def _wall() -> float:
+        # A clock that freezegun and time-machine leave alone: they replace
+        # `time.perf_counter`, `time.monotonic` (and every module attribute bound to
+        # them, pytest's own included, so its report durations go wrong under a frozen
+        # clock), not `time.clock_gettime`.
+        return time.clock_gettime(time.CLOCK_MONOTONIC)
+else:  # pragma: no cover (Windows)
+    _CLOCK = {"perf_counter": time.perf_counter}  # in a dict: no module attribute to patch
+
+    def _wall() -> float:
+        return _CLOCK["perf_counter"]()
