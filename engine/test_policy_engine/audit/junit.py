@@ -28,6 +28,7 @@ Outcome = Literal["passed", "failed", "error", "skipped"]
 
 #: The plugin's properties on each `<testcase>` (the shared contract).
 PROPERTY_PREFIX = "test_policy."
+GUARD_PREFIX = "test_policy.guard."  # the runtime guard's (audit/guard.py)
 
 #: The plugin's per-test load figures (`policy.verdict`), written after its properties.
 _FIGURES = frozenset(FIGURE_NAMES)
@@ -178,8 +179,9 @@ class JUnitReader:
         if name == "property":
             if self.case is not None:
                 key = attrs.get("name", "")
-                if key.startswith(PROPERTY_PREFIX):
-                    self.properties.append((key, attrs.get("value", "")[:200]))
+                if key.startswith(PROPERTY_PREFIX):  # the runtime guard's one-line reports: longer
+                    cut = 1000 if key.startswith(GUARD_PREFIX) else 200
+                    self.properties.append((key, attrs.get("value", "")[:cut]))
         elif self.case is None:
             if name == "testcase":
                 self.case = attrs
