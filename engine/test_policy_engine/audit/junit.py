@@ -179,7 +179,8 @@ class JUnitReader:
         if name == "property":
             if self.case is not None:
                 key = attrs.get("name", "")
-                if key.startswith(PROPERTY_PREFIX):  # the runtime guard's one-line reports: longer
+                if key.startswith(PROPERTY_PREFIX):
+                    # The runtime guard's values are one-line reports: kept longer.
                     cut = 1000 if key.startswith(GUARD_PREFIX) else 200
                     self.properties.append((key, attrs.get("value", "")[:cut]))
         elif self.case is None:

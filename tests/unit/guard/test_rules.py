@@ -168,5 +168,6 @@ categories:
       sleep: true
 """, "policy.yaml")
     forbid = from_policy(policy).categories["unit"].forbid
-    assert forbid is not None and forbid.mode == "off"
+    assert forbid is not None
+    assert forbid.mode == "off"
     assert rules_for("unit", forbid, {}) is None
