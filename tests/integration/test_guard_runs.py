@@ -5,7 +5,11 @@ No test here ever reaches another machine: blocked calls name TEST-NET-1 address
 ones reach a listener on loopback.
 """
 
+import re
+import xml.etree.ElementTree as ET
+
 import pytest
+from test_policy_engine.cli.main import main
 
 from tests.integration.policy_project import case_properties, junit_cases
 
@@ -320,3 +324,247 @@ def test_a_violation_on_an_xdist_worker_reaches_the_report_and_the_junit_file(py
     cases = {case.get("name"): case_properties(case) for case in
              junit_cases(pytester.path / "out.xml")}
     assert "test_policy.guard.network" in cases["test_swallows"]
+
+
+WAITING = """
+import asyncio
+import time
+from asyncio import sleep as async_sleep
+from time import sleep
+
+
+def wait():
+    sleep(1)
+
+
+async def async_wait():
+    await async_sleep(1)
+
+
+class Poller:
+    pause = time.sleep
+
+    def poll(self):
+        self.pause(1)
+
+
+def retry(pause=time.sleep):
+    pause(1)
+"""
+
+
+def test_a_sleep_bound_by_a_from_import_in_a_helper_is_seen_and_a_mocked_one_passes(pytester):
+    project(pytester)
+    pytester.makepyfile(**{
+        "app/waiting": WAITING,
+        "tests/unit/conftest": """
+            import pytest
+            from app import waiting
+
+            @pytest.fixture
+            def no_async_sleep(monkeypatch):
+                async def instant(delay):
+                    return None
+                monkeypatch.setattr(waiting, "async_sleep", instant)
+        """,
+        "tests/unit/test_waiting": """
+            import asyncio
+            from unittest import mock
+            from app import waiting
+
+            def test_from_import():
+                waiting.wait()
+
+            def test_from_import_of_asyncio_sleep():
+                asyncio.run(waiting.async_wait())
+
+            def test_class_attribute():
+                waiting.Poller().poll()
+
+            def test_default_argument():
+                waiting.retry()
+
+            def test_monkeypatched(monkeypatch):
+                monkeypatch.setattr(waiting, "sleep", lambda seconds: None)
+                waiting.wait()
+
+            def test_mock_patched():
+                with mock.patch("app.waiting.sleep") as fake:
+                    waiting.wait()
+                fake.assert_called_once_with(1)
+
+            def test_mocked_by_a_fixture(no_async_sleep):
+                asyncio.run(waiting.async_wait())
+        """,
+        "tests/unit/test_waiting_restored": """
+            import asyncio
+            import time
+            import pytest
+            from app import waiting
+
+            @pytest.mark.allow("sleep")  # nothing patched around this one: it runs after
+            def test_the_helper_holds_the_real_functions_again():
+                assert waiting.sleep is time.sleep
+                assert waiting.async_sleep is asyncio.sleep
+                assert waiting.Poller.__dict__["pause"] is time.sleep
+                assert waiting.retry.__defaults__ == (time.sleep,)
+        """,
+    })
+    result = run(pytester)
+    result.assert_outcomes(failed=4, passed=4)
+    result.stdout.fnmatch_lines_random([
+        "unit tests may not sleep for real: time.sleep(1) from app/waiting.py:8 in wait() — "
+        "mark it integration, mock it, or wait on an event instead",
+        "unit tests may not sleep for real: asyncio.sleep(1) from app/waiting.py:12 in "
+        "async_wait() *",
+        "unit tests may not sleep for real: time.sleep(1) from app/waiting.py:19 in poll() *",
+        "unit tests may not sleep for real: time.sleep(1) from app/waiting.py:23 in retry() *",
+        "FAILED *::test_from_import - *",
+        "FAILED *::test_from_import_of_asyncio_sleep - *",
+        "FAILED *::test_class_attribute - *",
+        "FAILED *::test_default_argument - *",
+    ])
+
+
+AUDITED_POLICY = """\
+version: 1
+categories:
+  unit:
+    limit: 1
+    default: true
+    paths: ["tests/unit/**"]
+    forbid: {mode: strict, network: true, subprocess: true, sleep: true}
+  component:
+    limit: 2
+    paths: ["tests/component/**"]
+    forbid: {mode: warn, subprocess: true}
+  integration:
+    limit: 5
+    paths: ["tests/integration/**"]
+    markers: [integration]
+parallel:
+  enabled: false
+"""
+
+AUDITED_TESTS = {
+    "tests/unit/test_calls": """
+        import subprocess
+        import pytest
+        from app import client
+
+        def test_spawns():
+            client.run()
+
+        def test_swallows_and_spawns():
+            client.fetch_quietly()
+            client.system()
+
+        @pytest.mark.parametrize("arg", ["a|b*c*<i>`x`"], ids=["<b>|`md`"])
+        def test_odd(arg):
+            subprocess.run(["true", arg])
+
+        def test_clean():
+            pass
+    """,
+    "tests/component/test_warned": """
+        from app import client
+
+        def test_spawns_with_a_warning():
+            assert client.run() == 0
+    """,
+}
+
+
+def audit_of(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str], *args: str
+             ) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["audit", *args])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out
+
+
+@pytest.fixture
+def audited(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """The JUnit file of a real run: strict violations in unit, a warned one in component."""
+    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "UNIT_TEST_THRESHOLD"):
+        monkeypatch.delenv(name, raising=False)
+    project(pytester)
+    pytester.path.joinpath("policy.yaml").write_text(AUDITED_POLICY)
+    pytester.makepyfile(**AUDITED_TESTS)
+    result = run(pytester, "--junit-xml=results/run.xml")
+    result.assert_outcomes(failed=3, passed=2, warnings=1)
+    return pytester
+
+
+@pytest.mark.slow  # a real run then the audit: near 10 s under load
+def test_the_audit_lists_guard_violations_in_their_own_section_and_fails_on_strict_ones(
+        audited, capsys):
+    code, out = audit_of(audited, capsys, "results")
+    assert code == 1
+    assert "All 5 tests within 80% of their thresholds." in out  # their times are fine
+    section = out[out.index("RUNTIME GUARD FAILURES"):out.index("Summary:")]
+    assert section.splitlines() == [
+        "RUNTIME GUARD FAILURES (forbidden calls, mode strict):",
+        "  tests/unit/test_calls.py::test_spawns: unit tests may not start processes: "
+        "subprocess.Popen(['true']) from app/client.py:20 in run() — mark it integration, "
+        'mock it, or allow it with @pytest.mark.allow("subprocess") [unit]',
+        "  tests/unit/test_calls.py::test_swallows_and_spawns: unit tests may not open network "
+        "connections: socket.getaddrinfo('192.0.2.1', 8080) from app/client.py:9 in fetch() "
+        "— mark it integration, mock it, or allow the host in policy.yaml [unit]",
+        "  tests/unit/test_calls.py::test_swallows_and_spawns: unit tests may not start "
+        "processes: os.system('true') from app/client.py:24 in system() — mark it "
+        'integration, mock it, or allow it with @pytest.mark.allow("subprocess") [unit]',
+        "  tests/unit/test_calls.py::test_odd[<b>|`md`]: unit tests may not start processes: "
+        "subprocess.Popen(['true', 'a|b*c*<i>`x`']) from tests/unit/test_calls.py:14 in "
+        'test_odd() — mark it integration, mock it, or allow it with @pytest.mark.allow("'
+        'subprocess") [unit]',
+        "",
+        "RUNTIME GUARD WARNINGS (forbidden calls, mode warn):",
+        "  tests/component/test_warned.py::test_spawns_with_a_warning: component tests may "
+        "not start processes: subprocess.Popen(['true']) from app/client.py:20 in run() — "
+        "mark it integration, mock it, or allow it with @pytest.mark.allow(\"subprocess\") "
+        "[component]",
+        "",
+    ]
+    assert out.rstrip().endswith("Summary: 0 failures, 0 warnings; runtime guard: 3 failures, "
+                                 "1 warning")
+    # The Markdown job summary: the same, with every user string escaped.
+    code, out = audit_of(audited, capsys, "results", "--format", "markdown")
+    assert code == 1
+    assert "**0 failures, 0 warnings; runtime guard: 3 failures, 1 warning** in 5 tests" in out
+    section = out[out.index("### Runtime guard failures"):out.index("### By category")]
+    assert "| Test | Kind | Call | Called from | Category |" in section
+    odd = next(line for line in section.splitlines() if "test_odd" in line)
+    # The test id in a code span whose fence is longer than its backtick runs; the call
+    # with pipes, emphasis, code and HTML escaped: nothing of the user's is rendered.
+    assert odd == ("| `` tests/unit/test_calls.py::test_odd[<b>\\|`md`] `` | subprocess | "
+                   "subprocess.Popen(\\['true', 'a\\|b\\*c\\*&lt;i&gt;\\`x\\`'\\]) | "
+                   "tests/unit/test\\_calls.py:14 in test\\_odd() | unit |")
+    assert "### Runtime guard warnings (forbidden calls, mode warn)" in out
+
+
+@pytest.mark.slow  # a real run then the audit: near 10 s under load
+def test_results_without_the_recorded_mode_are_judged_by_the_policy_and_warnings_pass(
+        audited, capsys):
+    results = audited.path / "results" / "run.xml"
+    text = results.read_text()
+    assert text.count('name="test_policy.guard_mode" value="strict"') == 3
+    assert text.count('name="test_policy.guard_mode" value="warn"') == 1
+    results.write_text(re.sub(r'<property name="test_policy.guard_mode" value="\w+" ?/>', "",
+                              text))
+    code, out = audit_of(audited, capsys, "results")
+    assert code == 1
+    assert out.rstrip().endswith("runtime guard: 3 failures, 1 warning")
+    # The warned test alone: the audit passes, unless warnings fail it.
+    tree = ET.parse(results)
+    for suite in tree.getroot().iter("testsuite"):  # keep the component test's case only
+        for case in [c for c in suite if c.tag == "testcase"]:
+            if "component" not in case.get("classname", ""):
+                suite.remove(case)
+    tree.write(results)
+    code, out = audit_of(audited, capsys, "results")
+    assert code == 0
+    assert "RUNTIME GUARD FAILURES" not in out
+    assert out.rstrip().endswith("runtime guard: 0 failures, 1 warning")
+    assert audit_of(audited, capsys, "results", "--fail-on-warning")[0] == 1

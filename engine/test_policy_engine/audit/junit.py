@@ -29,6 +29,7 @@ Outcome = Literal["passed", "failed", "error", "skipped"]
 
 #: The plugin's properties on each `<testcase>` (the shared contract).
 PROPERTY_PREFIX = "test_policy."
+GUARD_PREFIX = "test_policy.guard."  # the runtime guard's (audit/guard.py)
 
 #: The plugin's per-test load figures (`policy.verdict`), written after its properties.
 _FIGURES = frozenset(FIGURE_NAMES)
@@ -194,7 +195,9 @@ class JUnitReader:
                     elif key == COLLECTED_PROPERTY:
                         self._collected(attrs.get("value", ""))
                     else:
-                        self.properties.append((key, attrs.get("value", "")[:200]))
+                        # The runtime guard's values are one-line reports: kept longer.
+                        cut = 1000 if key.startswith(GUARD_PREFIX) else 200
+                        self.properties.append((key, attrs.get("value", "")[:cut]))
         elif self.case is None:
             if name == "testcase":
                 self.case = attrs

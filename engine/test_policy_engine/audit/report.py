@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from test_policy_engine.audit import guard
 from test_policy_engine.audit.verdicts import AuditResult, Verdict, candidate_paths, qualified_name
 from test_policy_engine.policy.errors import printable
 
@@ -120,7 +121,7 @@ def summary_line(result: AuditResult) -> str:
             f"{plural(len(result.warnings), 'warning')}")
     if result.unreadable:
         text += f", {plural(len(result.unreadable), 'unreadable time')}"
-    return text
+    return text + guard.summary(result.guard)
 
 
 def _line(names: Names, verdict: Verdict, what: str) -> str:
@@ -150,6 +151,7 @@ def text(result: AuditResult, top: int = 0) -> str:
         lines.append(f"All {plural(result.tests, 'test')} within "
                      f"{percent(result.warn_ratio)} of their thresholds.")
         lines.append("")
+    lines += guard.text_lines(result.guard)
     lines.append(summary_line(result))
     if top > 0 and result.slowest:
         shown = result.slowest[:top]
@@ -237,6 +239,7 @@ def markdown(result: AuditResult, top: int = 10) -> str:
         more = len(result.unreadable) - MAX_MARKDOWN_ROWS
         if more > 0:
             lines += ["", f"…and {plural(more, 'more test')}."]
+    lines += guard.markdown_lines(result.guard)
     rows = []
     for name, stats in result.categories.items():
         if not stats.tests:

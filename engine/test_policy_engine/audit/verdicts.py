@@ -39,6 +39,7 @@ from itertools import compress
 from pathlib import Path
 from typing import Literal
 
+from test_policy_engine.audit.guard import PLAIN_PROPERTIES, GuardCollector, GuardSection
 from test_policy_engine.audit.junit import (
     PASSED,
     CaseRecord,
@@ -163,6 +164,7 @@ class AuditResult:
     records: int  # <testcase> elements read
     durations: dict[str, float] | None = None  # node id -> seconds, when asked for
     incomplete: list[Incomplete] = field(default_factory=list)  # runs cut short
+    guard: GuardSection | None = None  # the runtime guard's violations (audit/guard.py)
 
 
 @dataclass(frozen=True)
@@ -409,6 +411,7 @@ class _Auditor:
         self.node_ids: dict[str, int] | None = {} if durations else None
         self.is_file = is_file
         self.current: Callable[[], CaseRecord] = _no_record
+        self.guard = GuardCollector(policy)
         self.add, self.count = self._hot_path()
 
     def start_source(self, source: str, current: Callable[[], CaseRecord]) -> None:
@@ -451,10 +454,13 @@ class _Auditor:
         listed, decide, best, release = self._listed, self._decide, self._best, self._release
         repeats = 0  # records of a test seen before
         floor = -1.0  # a time must beat this to enter the slowest (once they are full)
+        guard = self.guard.see
 
         def add(classname: str, name: str, seconds: float | None, file: str | None,
                 state: State, props: Properties) -> None:
             nonlocal repeats, floor, keys, rows, mask
+            if len(props) > PLAIN_PROPERTIES:  # maybe the runtime guard's: audit/guard.py
+                props = guard(classname, name, props, self.current)
             decided = cache.get(props or (classname, file))
             if decided is None:
                 decided = decide()
@@ -593,9 +599,10 @@ class _Auditor:
 
     def result(self) -> AuditResult:
         per_cat_max = {cat: row for cat, row in enumerate(self.cat_best) if row >= 0}
-        return _result(self.policy, self.names, self.warn_ratio, self.times, self.cats,
-                       self.lims, self.codes, self.shown, self.raw, self.in_top, per_cat_max,
-                       self.node_ids, self.count())
+        result = _result(self.policy, self.names, self.warn_ratio, self.times, self.cats,
+                         self.lims, self.codes, self.shown, self.raw, self.in_top,
+                         per_cat_max, self.node_ids, self.count())
+        return dataclasses.replace(result, guard=self.guard.result())
 
 
 #: Bytes of JUnit XML per test, about (a pytest `<testcase>` with the plugin's

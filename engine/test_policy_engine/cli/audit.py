@@ -101,9 +101,11 @@ def _is_file(relpath: str) -> bool:
 
 
 def exit_code(result: AuditResult, fail_on_warning: bool) -> int:
-    if result.failures or result.incomplete:
+    guard = result.guard
+    if result.failures or result.incomplete or (guard is not None and guard.failed):
         return 1
-    if fail_on_warning and (result.warnings or result.unreadable):
+    if fail_on_warning and (result.warnings or result.unreadable
+                            or (guard is not None and guard.warned)):
         return 1
     return 0
 

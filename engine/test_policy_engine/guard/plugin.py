@@ -21,6 +21,8 @@ import pytest
 from test_policy_engine.guard import hook
 from test_policy_engine.guard.rules import (
     KINDS,
+    MODE_PROPERTY,
+    PROPERTY_PREFIX,
     GuardViolation,
     Rules,
     Violation,
@@ -31,8 +33,6 @@ from test_policy_engine.guard.rules import (
 from test_policy_engine.plugin.cache import PluginPolicy
 from test_policy_engine.policy.timeouts import CATEGORY_PROPERTY
 
-#: JUnit `<property>` name prefix: one property per violation kind, the first line.
-PROPERTY_PREFIX = "test_policy.guard."
 ALLOW_MARKER = "allow"
 
 _SEEN: pytest.StashKey[list[Violation]] = pytest.StashKey()
@@ -95,6 +95,13 @@ class GuardPlugin:
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
         return (yield from self._guarded(item))
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
+        try:
+            return (yield)
+        finally:  # after the fixtures' finalizers: a monkeypatch undone
+            hook.tidy()
+
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[object]
                              ) -> Generator[None, object, object]:
@@ -109,6 +116,8 @@ class GuardPlugin:
     def _record(self, item: pytest.Item, rules: Rules, seen: list[Violation]) -> None:
         known = item.stash.setdefault(_SEEN, [])
         kinds = {v.kind for v in known}
+        if all(name != MODE_PROPERTY for name, _ in item.user_properties):
+            item.user_properties.append((MODE_PROPERTY, "strict" if rules.strict else "warn"))
         for violation in seen:
             if violation.kind not in kinds:
                 kinds.add(violation.kind)

@@ -19,6 +19,12 @@ SLEEP = "sleep"
 #: The kinds a category may forbid and an `allow` marker may allow, in report order.
 KINDS = (NETWORK, SUBPROCESS, SLEEP)
 
+#: JUnit `<property>` name prefix: one property per violation kind, the first line.
+PROPERTY_PREFIX = "test_policy.guard."
+#: JUnit `<property>` of a test with a violation: its category's mode, `strict` or `warn`
+#: (for the audit, which counts the first as failures and the second as warnings).
+MODE_PROPERTY = "test_policy.guard_mode"
+
 #: What a test of a category "may not" do, for the one-line report.
 DOING = {
     NETWORK: "open network connections",

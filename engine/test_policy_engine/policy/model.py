@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     WithJsonSchema,
@@ -74,10 +75,18 @@ def _check_host(value: str) -> str:
 Host = Annotated[str, AfterValidator(_check_host)]
 
 
+def _yaml_off(value: object) -> object:
+    """`mode: off` unquoted is YAML 1.1's false: it means `off`, as written."""
+    return "off" if value is False else value
+
+
+Mode = Annotated[Literal["off", "warn", "strict"], BeforeValidator(_yaml_off)]
+
+
 class Forbid(_Model):
     """What a category's tests may not do at run time (the runtime guard)."""
 
-    mode: Literal["off", "warn", "strict"] = Field(
+    mode: Mode = Field(
         default="strict",
         description="`strict` fails a test that does a forbidden thing; `warn` lets it "
         "pass with a warning; `off` guards nothing.",

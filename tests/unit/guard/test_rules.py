@@ -154,3 +154,20 @@ categories:
         "policy.yaml:8:21: categories.unit.forbid.allow_hosts[0]: must be a host name "
         "('db.local'), an IP address ('10.0.0.5') or a network ('10.0.0.0/8') "
         "(got 'not a host')")
+
+
+def test_mode_off_written_unquoted_means_off_not_a_type_error():
+    policy = parse_policy(b"""\
+version: 1
+categories:
+  unit:
+    limit: 1
+    default: true
+    forbid:
+      mode: off
+      sleep: true
+""", "policy.yaml")
+    forbid = from_policy(policy).categories["unit"].forbid
+    assert forbid is not None
+    assert forbid.mode == "off"
+    assert rules_for("unit", forbid, {}) is None
