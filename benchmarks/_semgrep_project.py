@@ -133,3 +133,44 @@ def timed(command: list[str], cwd: Path, runs: int) -> tuple[float, bytes]:
             sys.exit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr[-500:]!r}")
         out = done.stdout
     return statistics.median(times), out
+
+
+BLOCK = '''
+
+@pytest.mark.parametrize("value", [1, 2, 3])
+def test_block_{n}_{b}(value, mocker):
+    mocker.patch("time.sleep")
+    time.sleep(value)
+    assert sum(range(value + {b})) >= 0
+
+
+class TestBlock{n}x{b}:
+    def test_method(self, fp):
+        subprocess.run(["git", "status"])
+        assert {b} + 1 > {b}
+'''
+
+
+def make_suite(where: Path, files: int = 80, total_bytes: int = 2_000_000) -> list[str]:
+    """A suite of `files` test files of about `total_bytes` in all (the issue's 2 MB, 80-file
+    suite): mocked sleeps and processes throughout, so every rule parses and matches every
+    file, and a real sleep in 1 file in 20."""
+    make_project(where, 0)
+    per_file = total_bytes // files
+    tests = where / "tests"
+    paths = []
+    for n in range(files):
+        parts = ["import subprocess\nimport time\n\nimport pytest\n"]
+        size = len(parts[0])
+        b = 0
+        while size < per_file:
+            block = BLOCK.format(n=n, b=b)
+            parts.append(block)
+            size += len(block)
+            b += 1
+        if n % 20 == 0:
+            parts.append(VIOLATION.format(n=n))
+        path = tests / f"test_suite_{n:03d}.py"
+        path.write_text("".join(parts))
+        paths.append(str(path.relative_to(where)))
+    return paths

@@ -1,39 +1,125 @@
-"""A typical commit (1 to 10 test files): the hook's Semgrep run, standard CLI vs --experimental.
+"""A typical commit (1 to 10 staged test files): the pre-commit hook against plain Semgrep.
 
-Prints the median wall time of each and their ratio, and checks the findings are identical.
+Side by side, interleaved (the machine is shared: every command sees the same load), for 1,
+5 and 10 files of the benchmark project:
+- `semgrep scan` (standard CLI) and `semgrep scan --experimental`: plain Semgrep with the
+  generated rules/ on the same files, the baseline the bars are measured against;
+- `osemgrep`: semgrep-core run under that name directly (what `lint` runs);
+- `semgrep-core -targets`: the core engine's internal mode, the floor of any front end;
+- `test-policy lint FILES`: the hook's command, with its plan cache warm;
+- `pre-commit run`: the whole hook as a commit runs it (git, pre-commit, lint).
+Prints the median wall time of each, its ratio to `semgrep scan`, and whether every front end
+gave the same findings. Bars (issue 11): hook <= 0.5 s and <= 0.3x `semgrep scan`.
+
 Run: .venv/bin/python benchmarks/bench_semgrep_hook.py [RUNS]
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from _semgrep_project import BASE, make_project, semgrep, timed
+from _semgrep_project import BASE, ROOT, make_project, semgrep
+from test_policy_engine.lint import frontend, plan
+
+HOOKS = """repos:
+  - repo: local
+    hooks:
+      - id: test-policy-semgrep
+        name: slow-test patterns (test-policy lint)
+        entry: test-policy lint
+        language: system
+        require_serial: true
+        types: [python]
+"""
+
+
+def core_targets(files: list[str], where: Path) -> Path:
+    targets = ["Targets", [["CodeTarget", {"path": {"fpath": f, "ppath": "/" + f},
+                                           "analyzer": "python", "products": ["sast"]}]
+                           for f in files]]
+    path = where / "targets.json"
+    path.write_text(json.dumps(targets))
+    return path
+
+
+def findings(stdout: bytes) -> list[tuple[str, int, str]]:
+    text = stdout.decode()
+    data = json.loads(text[text.index("{"):])
+    return sorted((r["path"], r["start"]["line"], r["check_id"].rsplit(".", 1)[-1])
+                  for r in data["results"] if not r.get("extra", {}).get("is_ignored"))
 
 
 def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     exe = semgrep()
+    env = dict(os.environ, SEMGREP_ENABLE_VERSION_CHECK="0", NO_COLOR="1",
+               PATH=os.pathsep.join([str(Path(exe).parent), str(Path(sys.executable).parent),
+                                     os.environ.get("PATH", "")]))
+    fast = frontend.find(env)
+    if fast is None or fast.name != "osemgrep":
+        sys.exit("semgrep-core not found beside semgrep")
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(tmp)
+        env["TEST_POLICY_CACHE_DIR"] = str(where / "cache")
         paths = make_project(where, 10)
-        print(f"{'files':>5}  {'standard':>9}  {'experimental':>12}  ratio")
+        shutil.copy(ROOT / "policy.yaml", where / "policy.yaml")
+        (where / ".pre-commit-config.yaml").write_text(HOOKS)
+        git = {**env, "GIT_CONFIG_GLOBAL": os.devnull, "PRE_COMMIT_HOME": str(where / "pch")}
+        for command in (["git", "init", "-q"], ["git", "add", "-A"]):
+            subprocess.run(command, cwd=where, env=git, check=True)
+        config = plan.load(where / "policy.yaml", where / "cache").config_path
+        assert config is not None
+        print(f"{'files':>5}  {'command':<26} {'median':>7}  {'vs scan':>7}")
         for count in (1, 5, 10):
             chosen = paths[:count]
-            results = {}
-            medians = {}
-            for mode, extra in (("standard", []), ("experimental", ["--experimental"])):
-                command = [exe, *BASE, *extra, "--json", "--config", "rules", *chosen]
-                medians[mode], out = timed(command, where, runs)
-                found = json.loads(out)["results"]
-                results[mode] = sorted((r["path"], r["start"]["line"], r["check_id"])
-                                       for r in found)
-            same = "same findings" if results["standard"] == results["experimental"] else "DIFFER"
-            print(f"{count:>5}  {medians['standard']:>8.2f}s  {medians['experimental']:>11.2f}s  "
-                  f"{medians['standard'] / medians['experimental']:.1f}x  {same}")
+            targets = core_targets(chosen, where)
+            commands: dict[str, tuple[list[str], str | None]] = {
+                "semgrep scan": ([exe, *BASE, "--json", "--config", "rules", *chosen], None),
+                "semgrep scan --experimental": (
+                    [exe, *BASE, "--experimental", "--json", "--config", "rules", *chosen], None),
+                "osemgrep (lint's front end)": (
+                    fast.command(config, chosen)[0], fast.semgrep),
+                "semgrep-core -targets": (
+                    [fast.semgrep, "-json", "-rules", str(config), "-targets", str(targets)],
+                    None),
+                "test-policy lint FILES": (
+                    [sys.executable, "-m", "test_policy_engine", "lint", "--format", "json",
+                     *chosen], None),
+                "pre-commit run (the hook)": (
+                    [sys.executable, "-m", "pre_commit", "run", "test-policy-semgrep",
+                     "--files", *chosen], None),
+            }
+            times: dict[str, list[float]] = {name: [] for name in commands}
+            found: dict[str, list[tuple[str, int, str]]] = {}
+            for _ in range(runs):
+                for name, (argv, executable) in commands.items():
+                    start = time.perf_counter()
+                    done = subprocess.run(argv, executable=executable, cwd=where, env=git,
+                                          capture_output=True, check=False)
+                    times[name].append(time.perf_counter() - start)
+                    if done.returncode not in (0, 1):
+                        sys.exit(f"{name} failed ({done.returncode}): {done.stderr[-800:]!r}")
+                    if name == "test-policy lint FILES":
+                        found[name] = sorted(
+                            (f["path"], f["line"], f["rule"].rsplit(".", 1)[-1])
+                            for f in json.loads(done.stdout)["findings"])
+                    elif name != "pre-commit run (the hook)":
+                        found[name] = findings(done.stdout)
+            base = statistics.median(times["semgrep scan"])
+            for name, measured in times.items():
+                median = statistics.median(measured)
+                print(f"{count:>5}  {name:<26} {median:>6.2f}s  {median / base:>6.2f}x")
+            same = len({tuple(f) for f in found.values()}) == 1
+            verdict = "the same in every front end and lint" if same else "DIFFER"
+            print(f"{count:>5}  findings: {verdict} ({len(found['semgrep scan'])})")
 
 
 if __name__ == "__main__":

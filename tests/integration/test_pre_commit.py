@@ -95,6 +95,29 @@ def test_a_real_sleep_is_rejected_with_the_rule_message_and_the_mocked_twin_comm
     assert "tests/test_retry.py" in git(repo, env, "ls-files").stdout.split()
 
 
+HELPER_SLEEP = "import time\n\n\ndef wait_for_server():\n    time.sleep(2)\n"
+
+
+@pytest.mark.slow  # several real git+pre-commit runs: over 5 s under load
+def test_the_hook_selects_files_as_lint_does_a_helper_is_scanned_an_excluded_example_is_not(
+    tmp_path: Path,
+):
+    env = make_repo(tmp_path, "system")
+    repo = tmp_path / "repo"
+    (repo / "tests" / "lib").mkdir()
+    (repo / "tests" / "lib" / "server.py").write_text(HELPER_SLEEP)
+    git(repo, env, "add", "tests/lib/server.py")
+    rejected = commit(repo, env, "a helper")
+    assert rejected.returncode == 1, rejected.stdout
+    assert "tests/lib/server.py:5:5: test-policy.real-sleep" in rejected.stdout
+    git(repo, env, "rm", "-q", "--cached", "tests/lib/server.py")
+    (repo / "examples" / "shop" / "tests").mkdir(parents=True)
+    (repo / "examples" / "shop" / "tests" / "test_slow.py").write_text(REAL_SLEEP)
+    git(repo, env, "add", "examples")
+    accepted = commit(repo, env, "the deliberately slow example (lint.exclude: examples/**)")
+    assert accepted.returncode == 0, accepted.stdout
+
+
 @pytest.mark.slow  # several real Semgrep or git+pre-commit runs: over 5 s under load
 def test_editing_the_policy_without_regenerating_the_rules_is_rejected(tmp_path: Path):
     env = make_repo(tmp_path, "system")

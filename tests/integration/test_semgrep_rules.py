@@ -18,8 +18,6 @@ from test_policy_engine.rules.semgrep import render_rules
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "tests" / "semgrep_samples"
 FLAGS = ["--metrics=off", "--disable-version-check"]
-#: What Semgrep prints before a rule id.
-ARROW = "\u276f\u276f\u2771"
 ANNOTATION = re.compile(r"#\s*ruleid:\s*(\S+)")
 
 
@@ -132,15 +130,103 @@ def test_excluded_files_and_a_patterns_allowed_paths_are_not_flagged(tmp_path: P
     for where in ("tests/unit", "tests/integration", "examples/shop/tests"):
         (tmp_path / where).mkdir(parents=True)
         (tmp_path / where / "test_spawn.py").write_text(body)
-    done = lint(tmp_path, "tests/unit/test_spawn.py", "tests/integration/test_spawn.py",
-                "examples/shop/tests/test_spawn.py")
+    done = lint(tmp_path, "--format", "json", "tests/unit/test_spawn.py",
+                "tests/integration/test_spawn.py", "examples/shop/tests/test_spawn.py")
     assert done.returncode == 1, done.stderr
-    assert "examples/shop/tests/test_spawn.py" not in done.stdout
-    integration, unit = done.stdout.split("tests/unit/test_spawn.py")
-    assert f"{ARROW} test-policy.real-sleep" in integration
-    assert "real-subprocess" not in integration.split("Code Findings")[1]
-    assert f"{ARROW} test-policy.real-subprocess" in unit
-    assert f"{ARROW} test-policy.real-sleep" in unit
+    found = {(f["path"], f["rule"]) for f in json.loads(done.stdout)["findings"]}
+    assert found == {("tests/unit/test_spawn.py", "test-policy.real-subprocess"),
+                     ("tests/unit/test_spawn.py", "test-policy.real-sleep"),
+                     ("tests/integration/test_spawn.py", "test-policy.real-sleep")}
+    assert "examples/shop/tests/test_spawn.py (excluded by lint.exclude" in done.stderr
+
+
+FORMATS_PROJECT = {
+    "tests/unit/test_sleepy.py": "import time\n\n\ndef test_waits():\n    time.sleep(2)\n",
+    "tests/unit/test_we,ird%dir.py": "import subprocess\n\n\ndef test_runs():\n"
+                                     "    subprocess.run(['git', 'status'])\n",
+    "tests/unit/test_clean.py": "def test_sum():\n    assert 1 + 1 == 2\n",
+}
+
+
+@pytest.mark.slow  # four real lint runs
+def test_lint_reports_the_same_findings_in_every_format(tmp_path: Path):
+    from sarif_kit.validate import validation_errors
+
+    shutil.copy(ROOT / "policy.yaml", tmp_path / "policy.yaml")
+    for name, text in FORMATS_PROJECT.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    expected = {("tests/unit/test_sleepy.py", 5, 5, "test-policy.real-sleep"),
+                ("tests/unit/test_we,ird%dir.py", 5, 5, "test-policy.real-subprocess")}
+    # nosemgrep: test-policy.real-subprocess (an integration test runs the real tool)
+    runs = {fmt: subprocess.run([sys.executable, "-m", "test_policy_engine", "lint", "--format",
+                                 fmt], cwd=tmp_path, capture_output=True, text=True,
+                                env=tool_env(), check=False)
+            for fmt in ("text", "json", "sarif", "github")}
+    assert {done.returncode for done in runs.values()} == {1}, runs
+    report = json.loads(runs["json"].stdout)
+    assert {(f["path"], f["line"], f["column"], f["rule"]) for f in report["findings"]} == expected
+    assert report["files_scanned"] == 3
+    assert {f["code"] for f in report["findings"]} == {"time.sleep(2)",
+                                                       "subprocess.run(['git', 'status'])"}
+    log = json.loads(runs["sarif"].stdout)
+    assert validation_errors(log) == []
+    assert {(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+             r["locations"][0]["physicalLocation"]["region"]["startLine"],
+             r["locations"][0]["physicalLocation"]["region"]["startColumn"], r["ruleId"])
+            for r in log["runs"][0]["results"]} == expected
+    commands = [line for line in runs["github"].stdout.splitlines() if line.startswith("::")]
+    assert sorted(commands)[1].startswith(
+        "::error file=tests/unit/test_we%2Cird%25dir.py,line=5,col=5,endLine=5,endColumn=38,"
+        "title=test-policy.real-subprocess::A real subprocess.run()")
+    assert len(commands) == 2
+    text = runs["text"].stdout
+    assert "tests/unit/test_sleepy.py:5:5: test-policy.real-sleep: A real time.sleep()" in text
+    assert "    | time.sleep(2)" in text
+    assert text.endswith("2 findings (test-policy.real-sleep, test-policy.real-subprocess) in "
+                         "2 files of 3 files scanned\n")
+
+
+def rule_test_expectations() -> tuple[list[str], set[tuple[str, int, str]]]:
+    """The generated rule tests (rules/*.py) and the findings their annotations expect:
+    `ruleid` (and `todook`, a known false alarm) on the line above a flagged call."""
+    samples = sorted(p.name for p in (ROOT / "rules").glob("*.py"))
+    expected = set()
+    for name in samples:
+        rule = "test-policy." + name.split(".")[0]
+        lines = (ROOT / "rules" / name).read_text().splitlines()
+        for number, line in enumerate(lines, 1):
+            match = re.search(r"#\s*(ruleid|todook):\s*(\S+)", line)
+            if match and match.group(2) == rule:
+                expected.add((f"rules/{name}", number + 1, rule))
+    return samples, expected
+
+
+@pytest.mark.slow  # the standard Semgrep CLI on every rule test: 3-10 s
+def test_the_fast_front_end_and_the_standard_cli_agree_on_every_rule_test():
+    from test_policy_engine.lint import frontend, plan
+    from test_policy_engine.lint.findings import from_semgrep
+
+    samples, expected = rule_test_expectations()
+    assert len(samples) >= 10
+    assert len(expected) >= 100
+    loaded = plan.load(ROOT / "policy.yaml")
+    env = tool_env()
+    chosen = frontend.find(env)
+    assert chosen is not None
+    assert chosen.name == "osemgrep", "semgrep-core should be found beside the semgrep script"
+    standard = frontend.find(dict(env, TEST_POLICY_SEMGREP_CLI="standard"))
+    assert standard is not None
+    found = {}
+    with plan.config_file(loaded) as config:
+        for engine in (chosen, standard):
+            data = frontend.run(engine, config, [f"rules/{name}" for name in samples], ROOT)
+            findings, errors = from_semgrep(data, loaded.plan, ROOT)
+            assert errors == []
+            found[engine.name] = {(f.path, f.line, f.rule) for f in findings
+                                  if f.rule == "test-policy." + f.path.split("/")[1].split(".")[0]}
+    assert found["osemgrep"] == found["standard"]
+    assert found["osemgrep"] == expected
 
 
 @pytest.mark.slow  # several real Semgrep or git+pre-commit runs: over 5 s under load

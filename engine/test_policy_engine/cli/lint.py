@@ -1,53 +1,59 @@
-"""`test-policy lint [PATH...]`: run Semgrep with the policy's rules, for use without pre-commit.
+"""`test-policy lint [PATH...]`: the policy's Semgrep rules on the files the policy selects.
 
-The rules are rendered from the policy into a temporary directory, so `lint` never runs
-stale rules. The engine selects the files: named files and the files under named directories
-that the lint globs select, matched relative to the policy's directory whatever the working
+The engine selects the files: named files and the files under named directories that the
+lint globs select, matched relative to the policy's directory whatever the working
 directory; a named path that yields no file is reported on stderr, never dropped silently.
-Semgrep is not a runtime dependency (its pins clash with test environments):
-it is looked up on PATH.
+The rules come from the policy (never a stale rules/ directory), through a cache of the
+validated policy (`test_policy_engine.lint.plan`); Semgrep runs through its fastest front end
+(`test_policy_engine.lint.frontend`). Semgrep is not a runtime dependency (its pins clash
+with test environments): it is looked up on PATH. The pre-commit hook runs this command.
+
+Exit codes: 0 no new finding, 1 findings, 2 a usage or input error or Semgrep failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
-from test_policy_engine.cli.files import write_atomic
+from test_policy_engine.lint.formats import FORMATS, Report, Skipped, render, skipped_lines
 from test_policy_engine.policy.globs import first_match
-from test_policy_engine.policy.loader import load_policy
-from test_policy_engine.policy.model import Lint
-from test_policy_engine.rules.semgrep import combined_rules
 
 HELP = "scan test files with the policy's Semgrep rules (exit 1 on findings)"
 
 INSTALL = "pip install 'test-policy-engine[semgrep]'"
-#: The standard command line. `--experimental` (Semgrep's OCaml CLI) is ~10x faster on a
-#: commit, but in semgrep 1.180 it ignores a rule's `paths.exclude` and drops files a lone
-#: `paths.include: [tests/**]` should select (measured), so lint.exclude and allowed_paths
-#: would silently stop working.
-SEMGREP_ARGS = ("scan", "--quiet", "--error", "--metrics=off", "--disable-version-check")
-MISSING = "(no such file or directory)"
-TMP_PREFIX = re.compile(r"[\w.-]*test-policy-rules-\w+\.")
+MISSING = "no such file or directory"
 SKIP_DIRS = frozenset({".git", ".hg", ".venv", "venv", ".tox", ".nox", "node_modules",
                        "__pycache__", "build", "dist", ".tools"})
+
+
+class Globs(Protocol):
+    """The lint globs (the policy's `lint:`, or a cached plan of it)."""
+
+    @property
+    def paths(self) -> tuple[str, ...]: ...
+
+    @property
+    def exclude(self) -> tuple[str, ...]: ...
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="*", metavar="PATH",
                         help="files or directories to scan, with the policy's lint globs "
                         "(default: every file lint.paths selects)")
+    parser.add_argument("--format", choices=FORMATS, default="text",
+                        help="text (default), json, sarif (GitHub code scanning) or github "
+                        "(workflow commands: annotations)")
+    parser.add_argument("--output", "-o", metavar="FILE",
+                        help="write the report to FILE instead of standard output")
 
 
 def linted_files(root: Path, globs: Iterable[str], exclude: Iterable[str],
-               under: Path | None = None) -> list[Path]:
+                 under: Path | None = None) -> list[Path]:
     """Python files under `under` (default `root`) that one of the lint globs selects and none
     excludes, the globs matched against the path relative to `root`; sorted."""
     patterns = tuple(globs)
@@ -65,7 +71,7 @@ def linted_files(root: Path, globs: Iterable[str], exclude: Iterable[str],
     return sorted(found)
 
 
-def why_not_scanned(root: Path, path: Path, lint: Lint) -> str | None:
+def why_not_scanned(root: Path, path: Path, lint: Globs) -> str | None:
     """Why the lint globs do not select the named file `path` (absolute), or None."""
     if not path.name.endswith(".py"):
         return "not a Python file"
@@ -81,70 +87,82 @@ def why_not_scanned(root: Path, path: Path, lint: Lint) -> str | None:
     return None
 
 
-def select(root: Path, named: Iterable[str], lint: Lint) -> tuple[list[Path], list[str]]:
+def select(root: Path, named: Iterable[str], lint: Globs) -> tuple[list[Path], list[Skipped]]:
     """The files to scan for the PATHs named on the command line (absolute, sorted, each once)
-    and one `not scanned: PATH (why)` line per named path that yields none."""
+    and each named path that yields none, with the reason."""
     files: set[Path] = set()
-    skipped: list[str] = []
+    skipped: list[Skipped] = []
     for name in named:
         path = Path(name).resolve()
         if path.is_dir():
             try:
                 path.relative_to(root)
             except ValueError:
-                skipped.append(f"not scanned: {name} (outside the policy's directory {root})")
+                skipped.append(Skipped(name, f"outside the policy's directory {root}"))
                 continue
             found = linted_files(root, lint.paths, lint.exclude, under=path)
             if not found:
-                skipped.append(f"not scanned: {name} (lint.paths selects no file in it)")
+                skipped.append(Skipped(name, "lint.paths selects no file in it"))
             files.update(found)
         elif path.is_file():
             why = why_not_scanned(root, path, lint)
             if why is None:
                 files.add(path)
             else:
-                skipped.append(f"not scanned: {name} ({why})")
+                skipped.append(Skipped(name, why))
         else:
-            skipped.append(f"not scanned: {name} {MISSING}")
+            skipped.append(Skipped(name, MISSING))
     return sorted(files), skipped
 
 
+def _write(args: argparse.Namespace, text: str) -> None:
+    if args.output:
+        from test_policy_engine.cli.files import write_atomic
+
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+
+
 def run(args: argparse.Namespace) -> int:
-    policy = load_policy(args.policy)
-    semgrep = shutil.which("semgrep")
+    from test_policy_engine.lint import frontend, plan
+    from test_policy_engine.lint.findings import from_semgrep
+
+    loaded = plan.load(args.policy)
+    rules = loaded.plan
+    semgrep = frontend.find()
     if semgrep is None:
         print(f"test-policy lint: semgrep not found on PATH; install it with: {INSTALL}",
               file=sys.stderr)
         return 2
     root = Path(args.policy).resolve().parent
+    skipped: list[Skipped] = []
     if args.files:
-        found, skipped = select(root, args.files, policy.lint)
-        for line in skipped:
-            print(f"test-policy lint: {line}", file=sys.stderr)
-        if any(line.endswith(MISSING) for line in skipped):
+        found, skipped = select(root, args.files, rules)
+        for line in skipped_lines(skipped):
+            print(line, file=sys.stderr)
+        if any(s.why == MISSING for s in skipped):
             return 2
     else:
-        found = linted_files(root, policy.lint.paths, policy.lint.exclude)
-    # Semgrep matches each rule's `paths` against the path as given: run it from the policy's
-    # directory with root-relative paths, so the rules select what the engine selected.
+        found = linted_files(root, rules.paths, rules.exclude)
+    # Semgrep runs from the policy's directory on root-relative paths: its findings show
+    # paths relative to the policy, as the globs are written.
     files = [path.relative_to(root).as_posix() for path in found]
+    report = Report(rules, files, skipped=skipped)
     if not files:
         print("test-policy lint: no test files to scan", file=sys.stderr)
-        return 0
-    if not policy.banned:
+    elif not rules.rules:
         print("test-policy lint: the policy bans no patterns", file=sys.stderr)
-        return 0
-    with tempfile.TemporaryDirectory(prefix="test-policy-rules-") as tmp:
-        config = Path(tmp, "rules.yaml")
-        write_atomic(config, combined_rules(policy))
-        command = [semgrep, *SEMGREP_ARGS, "--config", str(config), *files]
-        done = subprocess.run(command, check=False, capture_output=True, text=True, cwd=root)
-    # Semgrep prefixes rule ids with the config's directory (tmp.test-policy-rules-x.):
-    # show the ids users write in `# nosemgrep: test-policy.<id>`.
-    sys.stdout.write(TMP_PREFIX.sub("", done.stdout))
-    sys.stderr.write(TMP_PREFIX.sub("", done.stderr))
-    code = done.returncode
-    if code in (0, 1):
-        return code
-    print(f"test-policy lint: semgrep failed (exit {code})", file=sys.stderr)
-    return 2
+    else:
+        with plan.config_file(loaded) as config:
+            try:
+                data = frontend.run(semgrep, config, files, root)
+            except frontend.SemgrepFailed as exc:
+                print(f"test-policy lint: semgrep failed: {exc}", file=sys.stderr)
+                return 2
+        report.findings, report.errors = from_semgrep(data, rules, root)
+        for error in report.errors:
+            print(f"test-policy lint: warning: semgrep: {error.path or '-'}: {error.message}",
+                  file=sys.stderr)
+    _write(args, render(report, args.format))
+    return 1 if report.failed else 0

@@ -227,6 +227,7 @@ def test_the_policy_name_given_with_policy_is_the_file_written_and_checked(tmp_p
     load_policy(tmp_path / "test-policy.yaml")
     hooks = (tmp_path / ".pre-commit-config.yaml").read_text()
     assert "generate --check --policy test-policy.yaml" in hooks
+    assert "entry: test-policy lint --policy test-policy.yaml" in hooks
     workflow = (tmp_path / ".github/workflows/test-policy.yml").read_text()
     assert "audit test-results/ --policy test-policy.yaml" in workflow
 

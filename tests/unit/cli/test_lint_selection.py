@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from test_policy_engine.cli.lint import select
+from test_policy_engine.lint.formats import Skipped
 from test_policy_engine.policy.model import Lint
 
 LINT = Lint(paths=("tests/**", "test_*.py", "conftest.py"), exclude=("tests/fixtures/**",))
@@ -20,12 +21,16 @@ def root(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def lines(files: list[Path], skipped: list[Skipped]) -> tuple[list[Path], list[str]]:
+    return files, [s.line() for s in skipped]
+
+
 def rel(root: Path, files: list[Path]) -> list[str]:
     return [path.relative_to(root).as_posix() for path in files]
 
 
 def test_a_directory_yields_every_python_file_the_globs_select_below_it(root: Path):
-    files, skipped = select(root, [str(root / "tests")], LINT)
+    files, skipped = lines(*select(root, [str(root / "tests")], LINT))
     assert rel(root, files) == ["tests/lib/local_repos.py", "tests/test_a.py"]
     assert skipped == []
 
@@ -33,7 +38,7 @@ def test_a_directory_yields_every_python_file_the_globs_select_below_it(root: Pa
 def test_a_helper_directory_is_matched_relative_to_the_policy_not_to_itself(
         root: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(root / "tests")
-    files, skipped = select(root, ["lib", "test_a.py"], LINT)
+    files, skipped = lines(*select(root, ["lib", "test_a.py"], LINT))
     assert rel(root, files) == ["tests/lib/local_repos.py", "tests/test_a.py"]
     assert skipped == []
 
@@ -41,8 +46,8 @@ def test_a_helper_directory_is_matched_relative_to_the_policy_not_to_itself(
 def test_a_named_file_no_glob_selects_is_reported_with_the_reason(
         root: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(root / "src")
-    files, skipped = select(root, ["pkg/mod.py", "../tests/fixtures/data.py",
-                                   "../tests/lib/README.txt", "../src"], LINT)
+    files, skipped = lines(*select(root, ["pkg/mod.py", "../tests/fixtures/data.py",
+                                   "../tests/lib/README.txt", "../src"], LINT))
     assert files == []
     assert skipped == [
         "not scanned: pkg/mod.py (lint.paths selects no such file"
@@ -57,8 +62,8 @@ def test_paths_outside_the_policys_directory_or_missing_are_reported(root: Path,
                                                                       tmp_path_factory):
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     (elsewhere / "test_x.py").write_text("")
-    files, skipped = select(root, [str(elsewhere / "test_x.py"), str(elsewhere),
-                                   str(root / "tests" / "gone.py")], LINT)
+    files, skipped = lines(*select(root, [str(elsewhere / "test_x.py"), str(elsewhere),
+                                   str(root / "tests" / "gone.py")], LINT))
     assert files == []
     assert skipped == [
         f"not scanned: {elsewhere / 'test_x.py'} (outside the policy's directory {root})",

@@ -1,0 +1,212 @@
+"""What a lint run needs from the policy, and a cache of it keyed by the policy's bytes.
+
+Validating a policy imports pydantic and the whole model: 0.25-0.6 s of a commit's 0.5 s
+budget on a shared 2-core machine (measured, `python -X importtime`). The plan (the lint
+globs, each rule's id, severity, message and allowed paths, and the Semgrep config text) is
+a pure function of the policy's bytes and of the engine's code, so it is written once to
+the user's cache directory, keyed by both, and read back as JSON on the next run. A missing,
+unreadable or corrupt cache entry only costs the validation again; the cache is never the
+user's content and is never needed.
+
+The rules carry no `paths:`: the engine selects the files (`lint.paths`, `lint.exclude`,
+matched relative to the policy's directory) and drops a finding in a rule's `allowed_paths`
+itself, so every Semgrep front end sees the same rules and the same files (the OCaml front
+end ignores `paths.exclude`: FIELD-NOTES).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from test_policy_engine import __version__
+
+if TYPE_CHECKING:
+    from test_policy_engine.policy.model import Policy
+
+#: Bumped when the plan's shape changes (old cache entries are then ignored).
+FORMAT = 2
+#: How many plans the cache keeps (one per policy version and engine build); oldest go first.
+KEEP = 32
+PACKAGE = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """One generated rule, as the reports show it."""
+
+    id: str  # test-policy.real-sleep
+    pattern: str  # real-sleep
+    severity: str  # error | warning
+    why: str
+    fix: str
+    message: str
+    calls: tuple[str, ...]
+    allowed_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The lint globs, the rules and the Semgrep config (JSON, which is YAML) of a policy."""
+
+    paths: tuple[str, ...]
+    exclude: tuple[str, ...]
+    rules: tuple[RuleInfo, ...]
+    config: str
+
+    def rule(self, check_id: str) -> RuleInfo | None:
+        """The rule Semgrep reported as `check_id` (the standard CLI prefixes the config's
+        directory to it: `tmp.x.test-policy.real-sleep`)."""
+        for info in self.rules:
+            if check_id == info.id or check_id.endswith("." + info.id):
+                return info
+        return None
+
+
+def build(policy: Policy) -> Plan:
+    """The plan of a validated policy (pure)."""
+    from test_policy_engine.rules.semgrep import rule, rule_id
+
+    rules = []
+    infos = []
+    for pattern in policy.banned:
+        data = rule(pattern, policy.lint)
+        data.pop("paths", None)
+        rules.append(data)
+        infos.append(RuleInfo(
+            id=rule_id(pattern), pattern=pattern.id, severity=pattern.severity,
+            why=pattern.why, fix=pattern.fix, message=str(data["message"]),
+            calls=tuple(pattern.calls), allowed_paths=tuple(pattern.allowed_paths)))
+    config = json.dumps({"rules": rules}, indent=1, sort_keys=True) + "\n"
+    return Plan(paths=tuple(policy.lint.paths), exclude=tuple(policy.lint.exclude),
+                rules=tuple(infos), config=config)
+
+
+def _from_json(data: Any) -> Plan:
+    rules = tuple(RuleInfo(**{**item, "calls": tuple(item["calls"]),
+                              "allowed_paths": tuple(item["allowed_paths"])})
+                  for item in data["rules"])
+    return Plan(paths=tuple(data["paths"]), exclude=tuple(data["exclude"]), rules=rules,
+                config=data["config"])
+
+
+def _to_json(plan: Plan) -> str:
+    return json.dumps({"format": FORMAT, **asdict(plan)}, sort_keys=True)
+
+
+def cache_dir(environ: dict[str, str] | os._Environ[str] = os.environ) -> Path:
+    """`$TEST_POLICY_CACHE_DIR`, else `$XDG_CACHE_HOME/test-policy-engine`, else
+    `~/.cache/test-policy-engine`."""
+    explicit = environ.get("TEST_POLICY_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "test-policy-engine")
+
+
+def engine_stamp() -> bytes:
+    """The engine's version and the size and mtime of each of its modules: an edited engine
+    (a development checkout) never reuses a plan an older one wrote."""
+    parts = [__version__]
+    for directory, dirs, names in os.walk(PACKAGE):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(names):
+            if name.endswith((".py", ".json")):
+                info = os.stat(os.path.join(directory, name))
+                parts.append(f"{name}:{info.st_size}:{info.st_mtime_ns}")
+    return "\n".join(parts).encode()
+
+
+def key(policy_bytes: bytes, stamp: bytes) -> str:
+    digest = hashlib.sha256(b"%d\0" % FORMAT)
+    digest.update(stamp + b"\0" + policy_bytes)
+    return digest.hexdigest()[:32]
+
+
+def _read_cached(where: Path) -> Plan | None:
+    try:
+        data = json.loads(where.read_text(encoding="utf-8"))
+        if data.get("format") != FORMAT:
+            return None
+        return _from_json(data)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _evict(directory: Path, keep: int) -> None:
+    """Drop the oldest plans beyond `keep` (each is a .json and a .rules.yaml)."""
+    try:
+        plans = sorted(directory.glob("lint-*.json"), key=lambda p: p.stat().st_mtime)
+    except OSError:
+        return
+    for old in plans[:-keep] if len(plans) > keep else []:
+        old.unlink(missing_ok=True)
+        old.with_suffix(".rules.yaml").unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    plan: Plan
+    config_path: Path | None  # the cached Semgrep config, when the cache could be used
+    cached: bool  # whether the plan came from the cache
+
+
+def load(policy_path: str | Path, directory: Path | None = None) -> Loaded:
+    """The plan of the policy at `policy_path`, from the cache when it holds it; a policy
+    the cache does not hold is validated (`load_policy`: UserError on a mistake) and cached."""
+    from test_policy_engine.policy.reading import POLICY_MAX_BYTES, read_regular
+
+    where = directory if directory is not None else cache_dir()
+    try:
+        name = "lint-" + key(read_regular(policy_path, POLICY_MAX_BYTES), engine_stamp())
+    except OSError:
+        name = None  # load_policy says what is wrong with the file
+    if name is not None:
+        plan = _read_cached(where / f"{name}.json")
+        config = where / f"{name}.rules.yaml"
+        if plan is not None and config.is_file():
+            return Loaded(plan, config, cached=True)
+    from test_policy_engine.policy.loader import load_policy
+
+    plan = build(load_policy(policy_path))
+    if name is None:
+        return Loaded(plan, None, cached=False)
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        config = where / f"{name}.rules.yaml"
+        _write_atomic(config, plan.config)
+        _write_atomic(where / f"{name}.json", _to_json(plan))
+        _evict(where, KEEP)
+    except OSError:
+        return Loaded(plan, None, cached=False)
+    return Loaded(plan, config, cached=False)
+
+
+@contextmanager
+def config_file(loaded: Loaded) -> Iterator[Path]:
+    """The Semgrep config to pass: the cached one, else a temporary file."""
+    if loaded.config_path is not None:
+        yield loaded.config_path
+        return
+    with tempfile.TemporaryDirectory(prefix="test-policy-rules-") as tmp:
+        path = Path(tmp, "rules.yaml")
+        path.write_text(loaded.plan.config, encoding="utf-8")
+        yield path
