@@ -13,7 +13,7 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-from test_policy_engine.adopt import merge, pytest_config, scaffold
+from test_policy_engine.adopt import merge, parallel_check, pytest_config, scaffold
 from test_policy_engine.cli.files import write_atomic
 from test_policy_engine.cli.generate import check, generated, owned_files, write_rules
 from test_policy_engine.policy.errors import UserError
@@ -35,6 +35,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "test-policy.yml (the pre-commit config is still only added to)")
     parser.add_argument("--dry-run", action="store_true",
                         help="write nothing; print what would change as unified diffs")
+    check = parser.add_argument_group(
+        "parallel check", "run the suite serially and in parallel once; where tests fail only "
+        "in parallel, show the policy change that keeps them apart")
+    check.add_argument("--check-parallel", action="store_true",
+                       help="run the check instead of setting up files (needs the policy)")
+    check.add_argument("--write", action="store_true",
+                       help="with --check-parallel: write the policy change it shows")
+    check.add_argument("--workers", type=int, default=parallel_check.WORKERS, metavar="N",
+                       help=f"with --check-parallel: workers of the parallel run "
+                            f"(default: {parallel_check.WORKERS})")
+    check.add_argument("--run-timeout", type=float, default=parallel_check.RUN_TIMEOUT,
+                       metavar="SECONDS",
+                       help=f"with --check-parallel: stop a run after this long "
+                            f"(default: {parallel_check.RUN_TIMEOUT:g})")
 
 
 def _subdirs(path: Path) -> list[Path]:
@@ -61,6 +75,11 @@ def directories(root: Path) -> list[str]:
             for tests in _subdirs(package):
                 found.extend(p.relative_to(root).as_posix() for p in [tests, *_subdirs(tests)])
     return sorted(set(found))
+
+
+def layout_roots(root: Path) -> tuple[str, ...]:
+    """The test roots init finds in `root` (what the workflow passes to pytest)."""
+    return scaffold.detect_layout(directories(root)).roots
 
 
 @dataclass(frozen=True)
@@ -170,6 +189,13 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     if not root.is_dir():
         raise UserError(f"{args.dir}: --dir: no such directory")
+    if args.check_parallel:
+        from test_policy_engine.cli.init_parallel import check_parallel
+
+        return check_parallel(args, root, layout_roots(root))
+    if args.write:
+        raise UserError("--write: only with --check-parallel; hint: init writes its files "
+                        "without it, --dry-run shows them first")
     layout = scaffold.detect_layout(directories(root))
     changes = plan(root, layout, args.policy, args.force)
     policy_path = root / args.policy

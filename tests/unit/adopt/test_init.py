@@ -285,3 +285,26 @@ def test_init_with_a_policy_in_a_subdirectory_writes_the_rules_generate_checks(t
     assert (tmp_path / "conf" / "rules").is_dir()
     capsys.readouterr()
     assert main(["generate", "--check", "--policy", "conf/policy.yaml"]) == 0
+
+
+def test_check_parallel_without_a_policy_says_to_run_init_first_and_runs_nothing(
+        tmp_path, capsys):
+    make(tmp_path, "tests")
+    assert init(tmp_path, "--check-parallel") == 2
+    err = capsys.readouterr().err
+    assert "policy.yaml: no policy to check against" in err
+    assert "hint: run `test-policy init` first" in err
+    assert list(tmp_path.iterdir()) == [tmp_path / "tests"]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (("--write",), "--write: only with --check-parallel"),
+    (("--check-parallel", "--workers", "1"), "--workers: a parallel run needs 2 or more (got 1)"),
+])
+def test_check_parallel_options_out_of_place_are_refused_in_one_line(tmp_path, capsys, extra,
+                                                                    message):
+    make(tmp_path, "tests")
+    (tmp_path / "policy.yaml").write_text(
+        "version: 1\ncategories:\n  unit: {limit: 1, default: true}\n")
+    assert init(tmp_path, *extra) == 2
+    assert message in capsys.readouterr().err
