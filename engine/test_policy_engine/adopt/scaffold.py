@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 
+from test_policy_engine import __version__
+
 #: Where test suites live, in the order they are looked for: at the top (`testing/` is
 #: pluggy's and pytest's style), and inside a src-layout package (`src/<pkg>/tests`).
 TEST_ROOTS = ("tests", "test", "testing")
@@ -25,6 +27,9 @@ E2E_DIRS = ("e2e", "end_to_end", "acceptance", "system")
 
 #: The Semgrep release the pre-commit hook installs (the newest that installs offline here).
 SEMGREP_VERSION = "1.180.0"
+#: What the generated workflow installs: the release `init` itself is (its `__version__`,
+#: which is also the version pyproject.toml gives the distribution), pinned.
+ENGINE_REQUIREMENT = f"test-policy-engine=={__version__}"
 #: The Python the generated workflow runs on.
 WORKFLOW_PYTHON = "3.13"
 
@@ -270,6 +275,7 @@ def render_workflow(layout: Layout, policy_name: str) -> str:
         "upload_artifact": pinned("actions/upload-artifact"),
         "download_artifact": pinned("actions/download-artifact"),
         "python": WORKFLOW_PYTHON,
+        "engine": ENGINE_REQUIREMENT,
         "policy": policy_name,
         "test_paths": "".join(f"{root} " for root in layout.roots),
     })

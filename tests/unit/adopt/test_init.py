@@ -366,3 +366,17 @@ def test_doctests_get_a_category_for_the_files_pytest_collects_them_from(tmp_pat
     assert classifier.by_path("src/pkg/tests/unit/test_a.py").category == "unit"
     if "src/**" in paths:
         assert classifier.by_path("src/pkg/mod.py").category == "doctest"
+
+
+def test_every_job_of_the_workflow_installs_the_engine_pinned_to_this_release(tmp_path, capsys):
+    import importlib.metadata
+
+    make(tmp_path, "tests")
+    assert init(tmp_path) == 0
+    capsys.readouterr()
+    workflow = yaml.safe_load((tmp_path / scaffold.WORKFLOW).read_text())
+    installs = [step["run"] for job in workflow["jobs"].values() for step in job["steps"]
+                if step.get("name") == "Install"]
+    pin = f'"test-policy-engine=={importlib.metadata.version("test-policy-engine")}"'
+    assert len(installs) == 3
+    assert all(pin in run for run in installs), installs
