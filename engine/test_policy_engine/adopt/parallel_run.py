@@ -2,8 +2,11 @@
 
 The suite runs in a subprocess of this Python (the one `test-policy` is installed in, with
 the project's test dependencies), in its own process group so that a run over its time
-bound is stopped with its xdist workers. Limits are off (`--timeout=0`): the check is about
+bound is stopped with its xdist workers. The category limits are off: the check is about
 tests that break each other, not about time, and a parallel run on a busy machine is slower.
+Each test is stopped after `TEST_TIMEOUT` seconds instead (`--timeout`, and `kill_after: 1`
+in the copy of the policy the runs read): a test that waits for ever in parallel (for a
+server its worker could not start) fails there instead of hanging the run.
 The `adopt.outcomes` plugin records each test's outcome.
 """
 
@@ -18,12 +21,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from test_policy_engine.adopt.outcomes import OUTCOMES_ENV
 from test_policy_engine.adopt.parallel_check import Outcome, read_outcomes
 from test_policy_engine.policy.errors import UserError
 
 #: pytest's exit codes that mean the run itself went wrong (interrupted, internal error,
 #: usage error, no tests collected).
+#: Seconds after which one test is stopped (and fails) in a run of the check.
+TEST_TIMEOUT = 60
+
 BROKEN = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
 
 
@@ -38,8 +46,16 @@ def command(paths: Sequence[str], policy: Path, workers: int, dist: str) -> list
     argument: pytest takes a separate path argument into its rootdir's common ancestor."""
     parallel = ["-n", str(workers), "--dist", dist] if workers else ["-n", "0"]
     return [sys.executable, "-m", "pytest", *paths, "-p", "test_policy_engine.adopt.outcomes",
-            "-p", "no:cacheprovider", "--timeout=0", f"--policy={policy}", "-q",
+            "-p", "no:cacheprovider", f"--timeout={TEST_TIMEOUT}", f"--policy={policy}", "-q",
             "--no-header", "-rN", *parallel]
+
+
+def run_copy(policy_text: str) -> str:
+    """The policy the runs read: `policy_text` with `kill_after: 1` (the kill at the limit)."""
+    data = yaml.safe_load(policy_text)
+    if isinstance(data, dict):
+        data["kill_after"] = 1
+    return yaml.safe_dump(data, sort_keys=False)
 
 
 def run_suite(root: Path, argv: list[str], outcomes: Path, timeout: float) -> Run:

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from test_policy_engine.adopt import parallel_check as pc
-from test_policy_engine.adopt.parallel_run import Run, command, run_suite
+from test_policy_engine.adopt.parallel_run import Run, command, run_copy, run_suite
 from test_policy_engine.cli.files import write_atomic
 from test_policy_engine.policy.errors import UserError
 from test_policy_engine.policy.loader import parse_policy
@@ -50,7 +50,7 @@ def check_parallel(args: argparse.Namespace, root: Path, roots: tuple[str, ...])
         scratch = Path(tmp)
         outcomes = scratch / "outcomes.jsonl"
         candidate_path = scratch / "policy.yaml"
-        candidate_path.write_text(text, encoding="utf-8")
+        candidate_path.write_text(run_copy(text), encoding="utf-8")
 
         def suite(workers: int) -> Run:
             return run_suite(root, command(roots, candidate_path, workers, dist), outcomes,
@@ -70,7 +70,7 @@ def check_parallel(args: argparse.Namespace, root: Path, roots: tuple[str, ...])
         proposal = text
         verdict = "safe"
         for round_ in range(1, pc.MAX_ROUNDS + 1):
-            candidate_path.write_text(proposal, encoding="utf-8")
+            candidate_path.write_text(run_copy(proposal), encoding="utf-8")
             parallel = suite(args.workers)
             failures = pc.parallel_only(serial.outcomes, parallel.outcomes)
             grouped = f", with {_count(len(files), 'file')} in group {pc.GROUP}" if files else ""
