@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -101,7 +102,7 @@ def _why(failures: Sequence[Failure], what: str) -> list[str]:
     more = len(failures) - len(named)
     lines = [f"`test-policy init --check-parallel`: {len(failures)} test"
              f"{'s' * (len(failures) != 1)} passed in a serial run and failed in a",
-             f"parallel one; {what}. For example:"]
+             *textwrap.wrap(f"parallel one; {what}. For example:", 84)]
     lines += [f"  {text}" for text in named]
     if more:
         lines.append(f"  ... and {more} more")
