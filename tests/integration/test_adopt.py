@@ -165,3 +165,70 @@ def test_two_branches_that_each_record_a_slow_test_merge_without_a_conflict(tmp_
     for name in ("test_m", "test_n1", "test_n2"):
         assert f"tests/test_app.py::{name} unit 2.000\n" in text
     assert "<<<<<<<" not in text
+
+
+#: A session fixture that binds a fixed port, as httpx's test server does: a second worker
+#: that needs it cannot bind, and its tests error.
+FIXED_PORT_CONFTEST = """\
+import socket
+
+import pytest
+
+PORT = {port}
+
+
+@pytest.fixture(scope="session")
+def server():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", PORT))
+    sock.listen()
+    yield PORT
+    sock.close()
+"""
+USES_SERVER = ("import pytest\n\n\n@pytest.mark.parametrize('n', range(8))\n"
+               "def test_gets(server, n):\n    assert server\n")
+ALONE = ("import pytest\n\n\n@pytest.mark.parametrize('n', range(8))\n"
+         "def test_adds(n):\n    assert n + 1 > n\n")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.mark.slow  # a serial and two parallel runs of a real suite (xdist workers)
+def test_check_parallel_groups_the_files_whose_tests_cannot_bind_a_fixed_port_in_parallel(
+        tmp_path: Path):
+    env = environment(tmp_path)
+    repo = tmp_path / "repo"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "tests" / "conftest.py").write_text(FIXED_PORT_CONFTEST.format(port=free_port()))
+    (repo / "tests" / "test_server.py").write_text(USES_SERVER)
+    (repo / "tests" / "test_alone.py").write_text(ALONE)
+    assert run(repo, env, sys.executable, "-m", "test_policy_engine", "init").returncode == 0
+    policy = repo / "policy.yaml"
+    policy.write_text(policy.read_text().replace("  workers: auto\n",
+                                                 "  workers: auto  # ours: keep it\n"))
+    before = policy.read_text()
+
+    done = run(repo, env, sys.executable, "-m", "test_policy_engine", "init",
+               "--check-parallel", "--write")
+    assert done.returncode == 0, done.stdout
+    assert "serial run: 16 tests, 16 passed" in done.stdout
+    assert "tests/test_server.py::test_gets[" in done.stdout
+    assert "Address already in use" in done.stdout
+    assert "tests/test_alone.py" not in done.stdout
+    assert '+    not_parallel_safe: ["tests/test_server.py"]' in done.stdout  # the diff
+    # the second parallel run, with the group, is the proof: no test fails in it
+    assert "with 1 file in group not_parallel_safe): 0 tests failed only in parallel" in (
+        done.stdout)
+    after = policy.read_text()
+    assert [line for line in before.splitlines() if line not in after.splitlines()] == []
+    from test_policy_engine.policy.loader import load_policy
+
+    assert dict(load_policy(policy).parallel.groups) == {
+        "not_parallel_safe": ("tests/test_server.py",)}

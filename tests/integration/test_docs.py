@@ -5,7 +5,10 @@ the output the reader should see (lines with `...` are elisions and are not chec
 The commands run in a fresh copy of the repository's tracked files, so commands that
 write files (generate, init, schema -o) do not touch the checkout. A block preceded by
 `<!-- docs-test: new-repo DIR... -->` runs in a new git repository holding just those
-directories instead (for `init`, which is meant for another repository). `make demo` and
+directories instead (for `init`, which is meant for another repository); each of its commands
+gets a repository of its own. A block preceded by `<!-- docs-test: walkthrough DIR... -->`
+is one story: its commands run in order in one new repository, each on what the ones before
+it left. `make demo` and
 `make test` are the exceptions: `make test` is what CI runs, and the demo has its own
 test (tests/integration/test_demo.py).
 """
@@ -35,31 +38,39 @@ def doc_files() -> list[Path]:
 
 Command = tuple[str, int, str, list[str], tuple[str, ...]]
 NEW_REPO = "<!-- docs-test: new-repo"
+WALKTHROUGH = "<!-- docs-test: walkthrough"
 
 
-def console_commands() -> list[Command]:
-    """(doc, line, command, expected output, new-repo dirs) for every `$ ` line of the docs."""
+def console_commands(walkthroughs: bool = False) -> list[Command]:
+    """(doc, line, command, expected output, new-repo dirs) for every `$ ` line of the docs;
+    with `walkthroughs`, those of walkthrough blocks only (dirs: the block's)."""
     found = []
     for doc in doc_files():
         lines = doc.read_text().splitlines()
         inside = False
         new_repo: tuple[str, ...] = ()
+        walk = False
         current: Command | None = None
         for number, line in enumerate(lines, 1):
-            if line.startswith(NEW_REPO):
-                new_repo = tuple(line[len(NEW_REPO):].replace("-->", "").split()) or (".",)
+            for marker in (NEW_REPO, WALKTHROUGH):
+                if line.startswith(marker):
+                    new_repo = tuple(line[len(marker):].replace("-->", "").split()) or (".",)
+                    walk = marker == WALKTHROUGH
+            if line.startswith("<!-- docs-test:"):
                 continue
             if line.startswith("```"):
-                if inside and current:
+                if inside and current and walk == walkthroughs:
                     found.append(current)
+                if inside:
                     current = None
                     new_repo = ()
+                    walk = False
                 inside = line.strip() == "```console"
                 continue
             if not inside:
                 continue
             if line.startswith("$ "):
-                if current:
+                if current and walk == walkthroughs:
                     found.append(current)
                 current = (doc.relative_to(ROOT).as_posix(), number, line[2:], [], new_repo)
             elif current and line.strip() and "..." not in line:
@@ -85,6 +96,55 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
     return target
+
+
+def walkthroughs() -> dict[tuple[str, tuple[str, ...]], list[Command]]:
+    """The commands of each walkthrough block, in order, by (`doc:line` of the block, dirs)."""
+    found: dict[tuple[str, tuple[str, ...]], list[Command]] = {}
+    for command in console_commands(walkthroughs=True):
+        doc, _, _, _, dirs = command
+        same = [k for k in found if k[0].startswith(f"{doc}:") and k[1] == dirs]
+        last = found[same[-1]][-1] if same else None
+        # a block's commands are consecutive `$` lines of one doc: a gap of plain text
+        # (another block) starts a new key
+        if last is not None and _same_block(doc, last[1], command[1]):
+            found[same[-1]].append(command)
+        else:
+            found[(f"{doc}:{command[1]}", dirs)] = [command]
+    return found
+
+
+def _same_block(doc: str, first: int, second: int) -> bool:
+    """Whether lines `first` and `second` of `doc` are inside one ``` block."""
+    lines = (ROOT / doc).read_text().splitlines()[first:second - 1]
+    return not any(line.startswith("```") for line in lines)
+
+
+def _run_shown(cwd: Path, command: Command) -> None:
+    doc, line, shown, expected, _ = command
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    done = subprocess.run(["bash", "-c", shown], cwd=cwd, capture_output=True, text=True,
+                          env=env, check=False, timeout=60)
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output, output
+    assert done.returncode in (0, 1, 2), output
+    for wanted in expected:
+        assert wanted in output, f"{doc}:{line}: `{shown}` did not print:\n{wanted}\n---\n{output}"
+
+
+WALKTHROUGHS = walkthroughs()
+
+
+@pytest.mark.slow  # a story of several commands, two of them real pytest runs
+@pytest.mark.parametrize("key", list(WALKTHROUGHS), ids=[k[0] for k in WALKTHROUGHS])
+def test_each_walkthrough_runs_in_order_in_one_new_repository(tmp_path, key):
+    repo = tmp_path / "repo"
+    for directory in key[1]:
+        (repo / directory).mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    for command in WALKTHROUGHS[key]:
+        _run_shown(repo, command)
 
 
 def test_the_readme_shows_the_two_commands_and_others_to_run():

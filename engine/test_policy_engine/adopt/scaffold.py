@@ -7,11 +7,14 @@ workflow itself is full of `${{ }}`). The command in `test_policy_engine.cli.ini
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
+
+from test_policy_engine import __version__
 
 #: Where test suites live, in the order they are looked for: at the top (`testing/` is
 #: pluggy's and pytest's style), and inside a src-layout package (`src/<pkg>/tests`).
@@ -24,6 +27,9 @@ E2E_DIRS = ("e2e", "end_to_end", "acceptance", "system")
 
 #: The Semgrep release the pre-commit hook installs (the newest that installs offline here).
 SEMGREP_VERSION = "1.180.0"
+#: What the generated workflow installs: the release `init` itself is (its `__version__`,
+#: which is also the version pyproject.toml gives the distribution), pinned.
+ENGINE_REQUIREMENT = f"test-policy-engine=={__version__}"
 #: The Python the generated workflow runs on.
 WORKFLOW_PYTHON = "3.13"
 
@@ -81,6 +87,35 @@ def detect_layout(directories: Iterable[str]) -> Layout:
 
 
 @dataclass(frozen=True)
+class Contents:
+    """Test items beside plain Python test functions, found by `init` in the repository.
+
+    `mypy_yml`: pytest-mypy-plugins cases (`test_*.yml` / `test-*.yaml` files in a test root);
+    `doctest_paths`: globs of the files doctests are collected from, when the project runs
+    doctests (`--doctest-modules` / `--doctest-glob` in its pytest or tox configuration);
+    `hypothesis`: its tests use Hypothesis (which marks each `@given` test `hypothesis`).
+    """
+
+    mypy_yml: bool = False
+    doctest_paths: tuple[str, ...] = ()
+    hypothesis: bool = False
+
+
+#: A repository with plain Python tests only.
+NOTHING_ELSE = Contents()
+
+#: pytest-mypy-plugins collects YAML files whose name starts with `test-` or `test_`.
+MYPY_YML_GLOBS = ("test_*.yml", "test-*.yml", "test_*.yaml", "test-*.yaml")
+#: Where doctest files are, besides the source: pytest's `--doctest-glob` default is
+#: `test*.txt`; projects pass `*.md` or `*.rst` for their docs.
+DOCTEST_FILE_GLOBS = ("*.md", "*.rst", "test*.txt")
+
+
+def mypy_yml_file(name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, glob) for glob in MYPY_YML_GLOBS)
+
+
+@dataclass(frozen=True)
 class _Category:
     name: str
     limit: int
@@ -89,9 +124,11 @@ class _Category:
     paths: tuple[str, ...] = ()
     markers: tuple[str, ...] = ()
     forbid: bool = False  # the runtime guard forbids network, processes and real sleeps
+    why: tuple[str, ...] = ()  # comment lines above the category
 
     def render(self) -> str:
-        lines = [f"  {self.name}:", f"    limit: {self.limit}"]
+        lines = [f"  # {line}" for line in self.why]
+        lines += [f"  {self.name}:", f"    limit: {self.limit}"]
         if self.default:
             lines.append("    default: true")
         if self.paths:
@@ -121,17 +158,40 @@ def _globs(directories: Iterable[str]) -> tuple[str, ...]:
     return tuple(f"{d}/**" for d in directories)
 
 
-def categories(layout: Layout) -> list[_Category]:
+def categories(layout: Layout, contents: Contents = NOTHING_ELSE) -> list[_Category]:
     unit_paths = _globs(layout.roots) if layout.flat else _globs(layout.unit)
     found = [
         _Category("unit", 1, "fast, isolated tests (1 s)", default=True, paths=unit_paths,
                   forbid=True),
-        _Category("integration", 5, "tests that cross a process or component boundary (5 s)",
-                  paths=_globs(layout.integration), markers=("integration",)),
     ]
+    if contents.doctest_paths:
+        # After unit: a test file both match stays unit (equal limits: the first wins).
+        found.append(_Category(
+            "doctest", 1, "examples in docstrings and docs, run by pytest's doctest (1 s)",
+            paths=contents.doctest_paths, why=(
+                "Doctests: pytest collects them from the source and doc files below, which",
+                "no test directory holds. Same 1 s as unit, without its runtime guard: a",
+                "documented example may start a process or open a socket.")))
+    found.append(
+        _Category("integration", 5, "tests that cross a process or component boundary (5 s)",
+                  paths=_globs(layout.integration), markers=("integration",)))
     if layout.e2e:
         found.append(_Category("e2e", 30, "end-to-end tests of the running system (30 s)",
                                paths=_globs(layout.e2e), markers=("e2e",)))
+    if contents.hypothesis:
+        found.append(_Category(
+            "property", 10, "property-based tests run by Hypothesis (10 s)",
+            markers=("hypothesis",), why=(
+                "Hypothesis marks each @given test `hypothesis` and runs it on 100 examples",
+                "by default (each under its 200 ms deadline): a whole test takes seconds, not",
+                "one. A marker beats a path, so this holds in every test directory.")))
+    if contents.mypy_yml:
+        found.append(_Category(
+            "typecheck", 30, "pytest-mypy-plugins cases: mypy on a snippet (30 s)",
+            paths=MYPY_YML_GLOBS, why=(
+                "pytest-mypy-plugins runs mypy, in a process of its own, for each case of these",
+                "YAML files (a path glob matches them: its items are the .yml files): seconds",
+                "per case, and more on the first, with a cold mypy cache. No runtime guard.")))
     found.append(_Category("slow", 30, "tests known to be slow (30 s)", markers=("slow",)))
     return found
 
@@ -164,10 +224,10 @@ def pinned(action: str) -> str:
     return f"{action}@{sha} # {version}"
 
 
-def render_policy(layout: Layout) -> str:
+def render_policy(layout: Layout, contents: Contents = NOTHING_ELSE) -> str:
     return fill(template("policy.yaml.tmpl"), {
         "layout": layout.describe(),
-        "categories": "\n".join(c.render() for c in categories(layout)),
+        "categories": "\n".join(c.render() for c in categories(layout, contents)),
         "lint_paths": _flow(lint_globs(layout)),
     })
 
@@ -215,16 +275,18 @@ def render_workflow(layout: Layout, policy_name: str) -> str:
         "upload_artifact": pinned("actions/upload-artifact"),
         "download_artifact": pinned("actions/download-artifact"),
         "python": WORKFLOW_PYTHON,
+        "engine": ENGINE_REQUIREMENT,
         "policy": policy_name,
         "test_paths": "".join(f"{root} " for root in layout.roots),
     })
 
 
-def render_all(layout: Layout, policy_name: str) -> dict[str, str]:
+def render_all(layout: Layout, policy_name: str,
+               contents: Contents = NOTHING_ELSE) -> dict[str, str]:
     """Relative path -> text of every file `init` writes into a repository without them
     (rules/ apart)."""
     return {
-        policy_name: render_policy(layout),
+        policy_name: render_policy(layout, contents),
         PRE_COMMIT_CONFIG: render_pre_commit(layout, policy_name),
         WORKFLOW: render_workflow(layout, policy_name),
         SEMGREPIGNORE: render_semgrepignore(),

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from test_policy_engine.adopt import merge, pytest_config, scaffold
+from test_policy_engine.adopt import merge, parallel_check, pytest_config, scaffold
 from test_policy_engine.cli.files import write_atomic
 from test_policy_engine.cli.generate import check, generated, owned_files, write_rules
 from test_policy_engine.policy.errors import UserError
+from test_policy_engine.policy.globs import glob_problem
 from test_policy_engine.policy.loader import load_policy, parse_policy
 from test_policy_engine.policy.model import Policy
 
@@ -35,6 +37,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "test-policy.yml (the pre-commit config is still only added to)")
     parser.add_argument("--dry-run", action="store_true",
                         help="write nothing; print what would change as unified diffs")
+    check = parser.add_argument_group(
+        "parallel check", "run the suite serially and in parallel once; where tests fail only "
+        "in parallel, show the policy change that keeps them apart")
+    check.add_argument("--check-parallel", action="store_true",
+                       help="run the check instead of setting up files (needs the policy)")
+    check.add_argument("--write", action="store_true",
+                       help="with --check-parallel: write the policy change it shows")
+    check.add_argument("--workers", type=int, default=parallel_check.WORKERS, metavar="N",
+                       help=f"with --check-parallel: workers of the parallel run "
+                            f"(default: {parallel_check.WORKERS})")
+    check.add_argument("--run-timeout", type=float, default=parallel_check.RUN_TIMEOUT,
+                       metavar="SECONDS",
+                       help=f"with --check-parallel: stop a run after this long "
+                            f"(default: {parallel_check.RUN_TIMEOUT:g})")
 
 
 def _subdirs(path: Path) -> list[Path]:
@@ -61,6 +77,70 @@ def directories(root: Path) -> list[str]:
             for tests in _subdirs(package):
                 found.extend(p.relative_to(root).as_posix() for p in [tests, *_subdirs(tests)])
     return sorted(set(found))
+
+
+#: How many test files are read to see whether they use Hypothesis.
+MAX_FILES_READ = 2000
+HYPOTHESIS_IMPORT = re.compile(r"^\s*(from|import)\s+hypothesis\b", re.M)
+DOCTEST_GLOB = re.compile(r"--doctest-glob(?:=|\s+)[\"']?([^\s\"',\]]+)")
+#: Files whose text says how the project runs pytest (doctest options are often in tox/nox).
+RUNNER_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg",
+                "noxfile.py", "Makefile")
+
+
+def _test_files(root: Path, roots: tuple[str, ...]) -> list[Path]:
+    found: list[Path] = []
+    for test_root in roots:
+        for path in sorted((root / test_root).rglob("*")):
+            if len(found) >= MAX_FILES_READ:
+                return found
+            if path.is_file() and not SKIPPED.intersection(path.relative_to(root).parts):
+                found.append(path)
+    return found
+
+
+def _source_globs(root: Path, roots: tuple[str, ...]) -> tuple[str, ...]:
+    """Where `--doctest-modules` finds modules: `src/**`, else the top-level packages."""
+    if (root / "src").is_dir():
+        return ("src/**",)
+    return tuple(f"{p.name}/**" for p in _subdirs(root)
+                 if (p / "__init__.py").is_file() and p.name not in roots)
+
+
+def contents(root: Path, layout: scaffold.Layout) -> scaffold.Contents:
+    """The non-Python test items, doctests and Hypothesis tests of the repository."""
+    files = _test_files(root, layout.roots)
+    mypy_yml = any(scaffold.mypy_yml_file(p.name) for p in files)
+    hypothesis = False
+    for path in files:
+        if path.suffix == ".py":
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            if HYPOTHESIS_IMPORT.search(text):
+                hypothesis = True
+                break
+    runner = "\n".join(filter(None, (_read_quietly(root / name) for name in RUNNER_FILES)))
+    doctest: tuple[str, ...] = ()
+    if "--doctest-modules" in runner:
+        doctest += _source_globs(root, layout.roots)
+    if "--doctest-glob" in runner:
+        given = [g for g in DOCTEST_GLOB.findall(runner) if glob_problem(g) is None]
+        doctest += tuple(dict.fromkeys(given)) or scaffold.DOCTEST_FILE_GLOBS
+    return scaffold.Contents(mypy_yml=mypy_yml, doctest_paths=doctest, hypothesis=hypothesis)
+
+
+def _read_quietly(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def layout_roots(root: Path) -> tuple[str, ...]:
+    """The test roots init finds in `root` (what the workflow passes to pytest)."""
+    return scaffold.detect_layout(directories(root)).roots
 
 
 @dataclass(frozen=True)
@@ -93,9 +173,10 @@ def _lines(text: str) -> str:
     return f"{count} line{'s' * (count != 1)}"
 
 
-def plan(root: Path, layout: scaffold.Layout, policy_name: str, force: bool) -> list[Change]:
+def plan(root: Path, layout: scaffold.Layout, policy_name: str, force: bool,
+         found: scaffold.Contents = scaffold.NOTHING_ELSE) -> list[Change]:
     """What `init` does to each file it writes (rules/ apart)."""
-    wanted = scaffold.render_all(layout, policy_name)
+    wanted = scaffold.render_all(layout, policy_name, found)
     changes = []
     for name, text in wanted.items():
         before = _read(root / name)
@@ -152,6 +233,18 @@ def _policy(changes: list[Change], policy_name: str, path: Path) -> Policy:
     return load_policy(path)
 
 
+def _contents_lines(found: scaffold.Contents) -> list[str]:
+    out = []
+    if found.doctest_paths:
+        out.append(f"doctests ({', '.join(found.doctest_paths)}): category doctest, 1 s, "
+                   "without the runtime guard")
+    if found.hypothesis:
+        out.append("Hypothesis tests (marker hypothesis): category property, 10 s")
+    if found.mypy_yml:
+        out.append("pytest-mypy-plugins cases (test_*.yml): category typecheck, 30 s")
+    return out
+
+
 def _check_writable(root: Path, changes: list[Change]) -> None:
     """Refuse before writing anything when a file's directory cannot be one (a file is
     in its way): nothing is written half-way."""
@@ -170,8 +263,16 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     if not root.is_dir():
         raise UserError(f"{args.dir}: --dir: no such directory")
+    if args.check_parallel:
+        from test_policy_engine.cli.init_parallel import check_parallel
+
+        return check_parallel(args, root, layout_roots(root))
+    if args.write:
+        raise UserError("--write: only with --check-parallel; hint: init writes its files "
+                        "without it, --dry-run shows them first")
     layout = scaffold.detect_layout(directories(root))
-    changes = plan(root, layout, args.policy, args.force)
+    found_contents = contents(root, layout)
+    changes = plan(root, layout, args.policy, args.force, found_contents)
     policy_path = root / args.policy
     rules_dir = policy_path.parent / "rules"  # where `test-policy generate` looks
     policy = _policy(changes, args.policy, policy_path)
@@ -211,6 +312,8 @@ def run(args: argparse.Namespace) -> int:
     if not rules_diff and not any(c.changes for c in changes):
         print("nothing to change: this repository is set up")
     print(f"\nlayout: {layout.describe()}")
+    for line in _contents_lines(found_contents):
+        print(line)
     found = pytest_config.find(lambda name: _read(root / name))
     notes = pytest_config.notes(found) if found else []
     if found and notes:

@@ -10,6 +10,7 @@ import keyword
 import math
 import re
 
+from test_policy_engine.policy.enforcement import MODES
 from test_policy_engine.policy.globs import glob_problem
 
 #: Markers pytest and its plugins already own: a category must not reuse them.
@@ -94,3 +95,10 @@ def check_workers(value: int | str) -> int | str:
     if isinstance(value, int) and not 1 <= value <= 1024:
         raise ValueError("must be 'auto' or a number of workers from 1 to 1024")
     return value
+
+
+def check_enforce(value: object) -> str:
+    """`enforce:` as the plugin's cached copy holds it."""
+    if value not in MODES:
+        raise ValueError(f"must be 'fail' or 'warn' (got {value!r})")
+    return str(value)

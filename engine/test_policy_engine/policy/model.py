@@ -23,6 +23,8 @@ from pydantic import (
 )
 
 from test_policy_engine.policy import checks
+from test_policy_engine.policy.enforcement import DEFAULT as DEFAULT_ENFORCE
+from test_policy_engine.policy.enforcement import Enforce
 
 POLICY_VERSION = 1
 
@@ -367,6 +369,12 @@ class Policy(_Model):
         description="Where pytest-timeout stops a hung test, as a multiple of its limit. "
         "The limit itself is a verdict judged after the test ran (a test over it fails "
         "with one line); `1` interrupts the test at its limit instead.",
+    )
+    enforce: Enforce = Field(
+        default=DEFAULT_ENFORCE,
+        description="`fail`: a test over its limit fails (the plugin) and fails the build "
+        "(the audit). `warn`: report-only mode for the first weeks: the same tests are "
+        "found, named and counted, and nothing fails because of a limit.",
     )
     categories: dict[CategoryName, Category] = Field(
         min_length=1, description="Test categories by name."

@@ -286,3 +286,98 @@ def test_init_with_a_policy_in_a_subdirectory_writes_the_rules_generate_checks(t
     assert (tmp_path / "conf" / "rules").is_dir()
     capsys.readouterr()
     assert main(["generate", "--check", "--policy", "conf/policy.yaml"]) == 0
+
+
+def test_check_parallel_without_a_policy_says_to_run_init_first_and_runs_nothing(
+        tmp_path, capsys):
+    make(tmp_path, "tests")
+    assert init(tmp_path, "--check-parallel") == 2
+    err = capsys.readouterr().err
+    assert "policy.yaml: no policy to check against" in err
+    assert "hint: run `test-policy init` first" in err
+    assert list(tmp_path.iterdir()) == [tmp_path / "tests"]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (("--write",), "--write: only with --check-parallel"),
+    (("--check-parallel", "--workers", "1"), "--workers: a parallel run needs 2 or more (got 1)"),
+])
+def test_check_parallel_options_out_of_place_are_refused_in_one_line(tmp_path, capsys, extra,
+                                                                    message):
+    make(tmp_path, "tests")
+    (tmp_path / "policy.yaml").write_text(
+        "version: 1\ncategories:\n  unit: {limit: 1, default: true}\n")
+    assert init(tmp_path, *extra) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_pytest_mypy_plugins_cases_get_a_typecheck_category_by_their_file_name(tmp_path, capsys):
+    make(tmp_path, "tests/unit")
+    (tmp_path / "tests" / "unit" / "test_mypy.yml").write_text("- case: one\n  main: 'x = 1'\n")
+    assert init(tmp_path) == 0
+    assert "pytest-mypy-plugins cases (test_*.yml): category typecheck" in capsys.readouterr().out
+    assert category_of(tmp_path, "tests/unit/test_mypy.yml") == "typecheck"
+    assert category_of(tmp_path, "tests/unit/test_api.py") == "unit"
+    text = (tmp_path / "policy.yaml").read_text()
+    assert "# pytest-mypy-plugins runs mypy, in a process of its own" in text
+
+
+def test_hypothesis_tests_get_a_property_category_by_the_marker_hypothesis_adds(tmp_path,
+                                                                               capsys):
+    make(tmp_path, "tests/unit", "tests/integration")
+    (tmp_path / "tests" / "unit" / "test_props.py").write_text(
+        "from hypothesis import given, strategies as st\n")
+    assert init(tmp_path) == 0
+    assert "Hypothesis tests (marker hypothesis): category property, 10 s" in (
+        capsys.readouterr().out)
+    classifier = Classifier(load_policy(tmp_path / "policy.yaml"))
+    assert classifier.classify("tests/unit/test_props.py", ["hypothesis"]).category == "property"
+    assert classifier.classify("tests/integration/t.py", ["hypothesis"]).category == "property"
+    assert classifier.classify("tests/unit/test_props.py", []).category == "unit"
+    assert "# Hypothesis marks each @given test `hypothesis`" in (
+        tmp_path / "policy.yaml").read_text()
+
+
+def test_a_repository_without_yaml_cases_or_hypothesis_gets_neither_category(tmp_path, capsys):
+    make(tmp_path, "tests/unit")
+    (tmp_path / "tests" / "unit" / "test_a.py").write_text("# hypothesis is a word here\n")
+    (tmp_path / "tests" / "unit" / "data.yml").write_text("a: 1\n")
+    assert init(tmp_path) == 0
+    capsys.readouterr()
+    assert set(load_policy(tmp_path / "policy.yaml").categories) == {"unit", "integration", "slow"}
+
+
+@pytest.mark.parametrize(("config", "paths"), [
+    ("[pytest]\naddopts = --doctest-modules\n", ("src/**",)),
+    ("[pytest]\naddopts = --doctest-glob='*.md'\n", ("*.md",)),
+    ("[pytest]\naddopts = --doctest-modules --doctest-glob\n", ("src/**", "*.md", "*.rst",
+                                                                  "test*.txt")),
+])
+def test_doctests_get_a_category_for_the_files_pytest_collects_them_from(tmp_path, capsys,
+                                                                        config, paths):
+    make(tmp_path, "tests/unit", "src/pkg/tests/unit")
+    (tmp_path / "tox.ini").write_text(config)
+    assert init(tmp_path) == 0
+    assert "doctests (" in capsys.readouterr().out
+    policy = load_policy(tmp_path / "policy.yaml")
+    assert policy.categories["doctest"].paths == paths
+    assert policy.categories["doctest"].forbid is None
+    classifier = Classifier(policy)
+    assert classifier.by_path("tests/unit/test_a.py").category == "unit"
+    assert classifier.by_path("src/pkg/tests/unit/test_a.py").category == "unit"
+    if "src/**" in paths:
+        assert classifier.by_path("src/pkg/mod.py").category == "doctest"
+
+
+def test_every_job_of_the_workflow_installs_the_engine_pinned_to_this_release(tmp_path, capsys):
+    import importlib.metadata
+
+    make(tmp_path, "tests")
+    assert init(tmp_path) == 0
+    capsys.readouterr()
+    workflow = yaml.safe_load((tmp_path / scaffold.WORKFLOW).read_text())
+    installs = [step["run"] for job in workflow["jobs"].values() for step in job["steps"]
+                if step.get("name") == "Install"]
+    pin = f'"test-policy-engine=={importlib.metadata.version("test-policy-engine")}"'
+    assert len(installs) == 3
+    assert all(pin in run for run in installs), installs
