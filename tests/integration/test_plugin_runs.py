@@ -248,6 +248,24 @@ def test_a_test_under_a_frozen_clock_is_judged_by_the_real_clock(pytester):
         assert float(case_properties(case)["test_policy.wall"]) < 0.3
 
 
+def test_with_enforce_warn_a_test_over_its_limit_passes_and_the_line_is_recorded(
+        pytester, capsys, monkeypatch):
+    path = write_policy(pytester, unit_limit=0.3)
+    path.write_text("enforce: warn\n" + path.read_text())
+    pytester.makepyfile(**{"tests/unit/test_sleep": SLEEPS.format(seconds=0.6)})
+    run(pytester, "--junit-xml=out.xml").assert_outcomes(passed=2)
+    cases = {case.get("name"): case for case in junit_cases(pytester.path / "out.xml")}
+    line = case_properties(cases["test_sleeps_too_long"])["test_policy.over_limit"]
+    assert line.startswith("over its unit limit: took 0.")
+    assert line.endswith("(reported only: enforce: warn in the policy)")
+    monkeypatch.chdir(pytester.path)
+    from test_policy_engine.cli.main import main
+
+    capsys.readouterr()
+    assert main(["audit", "out.xml"]) == 0  # listed, not failed
+    assert "test_sleeps_too_long" in capsys.readouterr().out
+
+
 def test_a_unit_test_past_its_limit_is_stopped_near_one_second_and_the_run_goes_on(pytester):
     """With `kill_after: 1`, the seed's strict choice: interrupted at the limit."""
     write_policy(pytester, kill_after=1)

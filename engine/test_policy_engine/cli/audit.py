@@ -15,6 +15,7 @@ from test_policy_engine.audit.report import FORMATS, github, markdown, render
 from test_policy_engine.audit.verdicts import AuditResult, audit_files, overrides_from_env
 from test_policy_engine.cli import baseline
 from test_policy_engine.cli.files import write_atomic
+from test_policy_engine.policy import enforcement
 from test_policy_engine.policy.errors import Problem, UserError
 from test_policy_engine.policy.loader import load_policy
 from test_policy_engine.policy.reading import NotRegular
@@ -140,8 +141,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {len(result.durations):,} durations to {args.durations_out}",
               file=sys.stderr)
     if ratchet is not None and ratchet.failed:
-        return 1
-    return exit_code(result, args.fail_on_warning)
+        return enforcement.exit_code(policy.enforce, 1)
+    return enforcement.exit_code(policy.enforce, exit_code(result, args.fail_on_warning))
 
 
 def _write_step_summary(result: AuditResult) -> None:

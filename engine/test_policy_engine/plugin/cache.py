@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 #: The `config.cache` key of the stored copy ("v/" + key under the cache directory).
 CACHE_KEY = "test_policy/policy"
 #: Bumped whenever the stored shape changes.
-FORMAT = 3
+FORMAT = 4
 #: The modules that decide whether a policy is valid and what the plain copy holds.
 _SOURCES = ("policy/model.py", "policy/checks.py", "policy/loader.py", "policy/globs.py",
             "plugin/cache.py")
@@ -76,6 +76,7 @@ class PluginPolicy:
     categories: Mapping[str, PluginCategory]  # in the policy's order
     parallel: PluginParallel
     kill_after: float = 10.0
+    enforce: str = "fail"  # "warn": limits reported, never failing
 
 
 def from_policy(policy: Policy) -> PluginPolicy:
@@ -98,6 +99,7 @@ def from_policy(policy: Policy) -> PluginPolicy:
             groups={name: tuple(globs) for name, globs in policy.parallel.groups.items()},
         ),
         kill_after=policy.kill_after,
+        enforce=policy.enforce,
     )
 
 
@@ -109,6 +111,7 @@ def to_json(plain: PluginPolicy) -> dict[str, object]:
         "timeout_method": plain.timeout_method,
         "warn_ratio": plain.warn_ratio,
         "kill_after": plain.kill_after,
+        "enforce": plain.enforce,
         "categories": [[name, asdict(category)] for name, category in plain.categories.items()],
         "parallel": {
             "enabled": plain.parallel.enabled,
@@ -124,7 +127,7 @@ def from_json(value: object) -> PluginPolicy:
     any value `policy.yaml` itself could not hold (the same checks as the model's): the
     cache is a file anyone in the checkout can write, so it is only a hint."""
     data = _dict(value, {"timeout_method", "warn_ratio", "kill_after", "categories",
-                        "parallel"})
+                        "parallel", "enforce"})
     categories: dict[str, PluginCategory] = {}
     for name, raw in _pairs(data["categories"]):
         cat = _dict(raw, {"limit", "default", "paths", "markers", "description", "forbid"})
@@ -157,6 +160,7 @@ def from_json(value: object) -> PluginPolicy:
             groups={name: _globs(globs) for name, globs in _pairs(par["groups"])},
         ),
         kill_after=_kill_after(data["kill_after"]),
+        enforce=checks.check_enforce(data["enforce"]),
     )
 
 

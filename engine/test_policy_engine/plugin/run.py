@@ -27,6 +27,7 @@ from test_policy_engine.plugin.summary import RunSummary, strip_group_suffix
 from test_policy_engine.plugin.timing import VERDICT, Verdict
 from test_policy_engine.policy.categories import Classifier
 from test_policy_engine.policy.discovery import Found
+from test_policy_engine.policy.enforcement import limits_fail
 from test_policy_engine.policy.errors import UserError
 from test_policy_engine.policy.globs import first_match
 from test_policy_engine.policy.reading import POLICY_MAX_BYTES, read_regular
@@ -197,7 +198,8 @@ class Active:
                     mark = pytest.mark.timeout(kill, method=method).mark
             if not self.debugging and not unreadable and resolution.limit > 0:
                 verdict = Verdict(resolution.category, resolution.limit,
-                                  _where(resolution.reason))
+                                  _where(resolution.reason),
+                                  limits_fail(self.policy.enforce))
             found = self.outcomes[key] = _Outcome(tuple(properties(resolution)), mark, verdict)
         return found
 

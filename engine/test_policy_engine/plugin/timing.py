@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from test_policy_engine.policy.enforcement import REPORTED_PROPERTY, reported
 from test_policy_engine.policy.verdict import Figures, is_over, message
 
 try:
@@ -46,6 +47,10 @@ START: pytest.StashKey[Snapshot] = pytest.StashKey()
 #: (wall, cpu, wait) of the setup of fixtures broader than the function in this test's
 #: setup (`plugin.fixtures`), left out of its verdict.
 BROAD: pytest.StashKey[tuple[float, float, float]] = pytest.StashKey()
+#: Whether a verdict was already reported (not failed) for this test.
+REPORTED: pytest.StashKey[bool] = pytest.StashKey()
+
+
 #: The test's setup + call durations so far, and whether a phase already failed.
 SO_FAR: pytest.StashKey[tuple[float, bool]] = pytest.StashKey()
 
@@ -57,6 +62,7 @@ class Verdict:
     category: str
     limit: float
     where: str  # the glob, marker or reason the limit came from
+    fails: bool = True  # False under `enforce: warn`: the verdict is only reported
 
     def judge(self, item: pytest.Item, report: pytest.TestReport) -> None:
         """On each phase's report (made right after the phase): add up the durations.
@@ -85,9 +91,17 @@ class Verdict:
             report.user_properties.extend(figures.properties())
         if (not failed and report.passed and not hasattr(report, "wasxfail")
                 and is_over(self.limit, figures)):
-            report.outcome = "failed"
-            report.longrepr = message(self.category, self.limit, self.where, figures)
-            failed = True
+            line = message(self.category, self.limit, self.where, figures)
+            if self.fails:
+                report.outcome = "failed"
+                report.longrepr = line
+                failed = True
+            elif not stash.get(REPORTED, False):  # `enforce: warn`: said, not failed
+                # No warning: under `filterwarnings = error` one raised in a report hook
+                # is an INTERNALERROR. The line goes to the report and the JUnit instead.
+                stash[REPORTED] = True
+                item.user_properties.append((REPORTED_PROPERTY, reported(line)))
+                report.sections.append(("test policy", reported(line)))
         stash[SO_FAR] = (duration, failed or report.failed)
 
 
