@@ -562,6 +562,9 @@ def test_results_without_the_recorded_mode_are_judged_by_the_policy_and_warnings
         for case in [c for c in suite if c.tag == "testcase"]:
             if "component" not in case.get("classname", ""):
                 suite.remove(case)
+    for props in tree.getroot().iter("properties"):  # else the audit says: cut short
+        for prop in [p for p in props if p.get("name") == "test_policy.collected"]:
+            props.remove(prop)
     tree.write(results)
     code, out = audit_of(audited, capsys, "results")
     assert code == 0

@@ -210,9 +210,9 @@ def test_a_unittest_test_with_subtests_is_judged_as_one_test(pytester):
 
         class TestLoop(unittest.TestCase):
             def test_cases(self):
-                for i in range(5):
+                for i in range(10):
                     with self.subTest(i=i):
-                        time.sleep(0.08)
+                        time.sleep(0.05)  # the limit passes during the 7th
     """})
     result = run(pytester)
     result.assert_outcomes(failed=1)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from test_policy_engine.plugin.timing import START, VERDICT, snapshot
+from test_policy_engine.plugin.timing import RUNNING, START, VERDICT, snapshot
 from test_policy_engine.policy.discovery import find_policy
 
 if TYPE_CHECKING:
@@ -213,11 +213,24 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    if VERDICT not in item.stash:
+        return (yield)
+    item.stash[RUNNING] = True
+    try:
+        return (yield)
+    finally:
+        item.stash[RUNNING] = False
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     verdict = item.stash.get(VERDICT, None)
-    if verdict is not None:
+    # A report made while the test's call still runs (a subtest's) is part of the test,
+    # judged with the whole of it.
+    if verdict is not None and not item.stash.get(RUNNING, False):
         verdict.judge(item, report)
     return report

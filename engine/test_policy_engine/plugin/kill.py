@@ -60,7 +60,9 @@ class KillPoint:
         return deferring
 
     def _enter(self, item: pytest.Item) -> Handler | None:
-        """Enter a phase of `item`; the handler held for it, if any."""
+        """Enter a phase of `item`; the handler held for it, if any. The phase ends in the
+        wrapper's own `finally` (these wrappers are the outermost), not at the report: a
+        report made while the test runs (a subtest's) does not end the phase."""
         self.in_phase = True
         held, self.held = self.held, None
         return held[1] if held is not None and held[0] is item else None
@@ -68,18 +70,24 @@ class KillPoint:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
         __tracebackhide__ = True
-        held = self._enter(item)
-        if held is not None:
-            held(signal.SIGALRM, None)  # raises pytest-timeout's `Failed: Timeout`
-        return (yield)
+        try:
+            held = self._enter(item)
+            if held is not None:
+                held(signal.SIGALRM, None)  # raises pytest-timeout's `Failed: Timeout`
+            return (yield)
+        finally:
+            self.in_phase = False
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
         __tracebackhide__ = True
-        held = self._enter(item)
-        if held is not None:
-            held(signal.SIGALRM, None)
-        return (yield)
+        try:
+            held = self._enter(item)
+            if held is not None:
+                held(signal.SIGALRM, None)
+            return (yield)
+        finally:
+            self.in_phase = False
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None
@@ -87,19 +95,21 @@ class KillPoint:
         __tracebackhide__ = True
         held = self._enter(item)
         if held is None:
-            return (yield)
+            try:
+                return (yield)
+            finally:
+                self.in_phase = False
         if self.seconds > 0:
             signal.setitimer(signal.ITIMER_REAL, self.seconds)  # a hanging teardown
         try:
             result = yield
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-        held(signal.SIGALRM, None)
+        try:
+            held(signal.SIGALRM, None)
+        finally:
+            self.in_phase = False
         return result
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_makereport(self, item: pytest.Item) -> None:
-        self.in_phase = False  # the phase is over: from here on pytest reports it
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logfinish(self) -> None:

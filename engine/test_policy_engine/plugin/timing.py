@@ -47,6 +47,8 @@ START: pytest.StashKey[Snapshot] = pytest.StashKey()
 #: (wall, cpu, wait) of the setup of fixtures broader than the function in this test's
 #: setup (`plugin.fixtures`), left out of its verdict.
 BROAD: pytest.StashKey[tuple[float, float, float]] = pytest.StashKey()
+#: True while the test's call runs (a report made meanwhile is a subtest's).
+RUNNING: pytest.StashKey[bool] = pytest.StashKey()
 #: Whether a verdict was already reported (not failed) for this test.
 REPORTED: pytest.StashKey[bool] = pytest.StashKey()
 
