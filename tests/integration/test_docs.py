@@ -136,7 +136,9 @@ def _run_shown(cwd: Path, command: Command) -> None:
 WALKTHROUGHS = walkthroughs()
 
 
-@pytest.mark.slow  # a story of several commands, two of them real pytest runs
+# A story of several commands, two of them real pytest runs: about 12 s idle, 30 s beside
+# two CPU hogs; its own limit, above the slow category's 30 s.
+@pytest.mark.timeout(90)
 @pytest.mark.parametrize("key", list(WALKTHROUGHS), ids=[k[0] for k in WALKTHROUGHS])
 def test_each_walkthrough_runs_in_order_in_one_new_repository(tmp_path, key):
     repo = tmp_path / "repo"

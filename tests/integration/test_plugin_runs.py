@@ -90,7 +90,9 @@ def test_a_hung_test_is_stopped_at_its_kill_point_and_the_next_test_still_runs(p
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*Failed: Timeout (>0.5s) from pytest-timeout*"])
     cases = {case.get("name"): case for case in junit_cases(pytester.path / "out.xml")}
-    assert 0.5 <= float(cases["test_sleeps_too_long"].get("time", "")) < 2
+    # Stopped near the kill point (pytest's clock starts a little after pytest-timeout's
+    # timer: 0.499 s was seen), not run to its 30 s.
+    assert 0.45 <= float(cases["test_sleeps_too_long"].get("time", "")) < 2
 
 
 SLOW_REPORTER = """
