@@ -169,12 +169,46 @@ def test_two_branches_that_each_record_a_slow_test_merge_without_a_conflict(tmp_
 
 #: A session fixture that binds a fixed port, as httpx's test server does: a second worker
 #: that needs it cannot bind, and its tests error.
+#: A suite whose session fixture binds one fixed port: two workers cannot both hold it.
+#: Under xdist, a worker that holds the port waits (at most MEET_SECONDS) until every
+#: worker has reached the fixture or finished its session, so the sessions really overlap
+#: as they do on a busy CI machine; without that meeting, a worker that starts late on a
+#: loaded machine can find the other has already run every server test and closed the
+#: port, and there is no conflict to find.
 FIXED_PORT_CONFTEST = """\
+import os
 import socket
+import time
+from pathlib import Path
 
 import pytest
 
 PORT = {port}
+MEETING = Path({meeting!r})
+MEET_SECONDS = 30
+
+
+def arrive():
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return None
+    here = MEETING / os.environ["PYTEST_XDIST_TESTRUNUID"]
+    here.mkdir(parents=True, exist_ok=True)
+    (here / os.environ["PYTEST_XDIST_WORKER"]).touch()
+    return here
+
+
+def meet():
+    here = arrive()
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    deadline = time.monotonic() + MEET_SECONDS
+    while here is not None and len(list(here.iterdir())) < workers:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+
+
+def pytest_sessionfinish(session):
+    arrive()  # a worker that ran no server test does not keep the others waiting
 
 
 @pytest.fixture(scope="session")
@@ -182,6 +216,7 @@ def server():
     sock = socket.socket()
     sock.bind(("127.0.0.1", PORT))
     sock.listen()
+    meet()
     yield PORT
     sock.close()
 """
@@ -206,7 +241,8 @@ def test_check_parallel_groups_the_files_whose_tests_cannot_bind_a_fixed_port_in
     env = environment(tmp_path)
     repo = tmp_path / "repo"
     (repo / "tests").mkdir(parents=True)
-    (repo / "tests" / "conftest.py").write_text(FIXED_PORT_CONFTEST.format(port=free_port()))
+    (repo / "tests" / "conftest.py").write_text(FIXED_PORT_CONFTEST.format(
+        port=free_port(), meeting=str(tmp_path / "meeting")))
     (repo / "tests" / "test_server.py").write_text(USES_SERVER)
     (repo / "tests" / "test_alone.py").write_text(ALONE)
     assert run(repo, env, sys.executable, "-m", "test_policy_engine", "init").returncode == 0
