@@ -5,6 +5,7 @@ copy of exactly this file (`test_policy_engine.plugin.cache`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.metadata
 import math
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from test_policy_engine.baseline.debt import Debt
 from test_policy_engine.plugin.cache import (
     PluginPolicy,
     entry,
@@ -23,7 +25,7 @@ from test_policy_engine.plugin.cache import (
     to_json,
 )
 from test_policy_engine.plugin.parallel import Choice, Request, decide, grouping_ignored, safe_dist
-from test_policy_engine.plugin.summary import RunSummary, strip_group_suffix
+from test_policy_engine.plugin.summary import RunSummary, n_tests, strip_group_suffix
 from test_policy_engine.plugin.timing import VERDICT, Verdict
 from test_policy_engine.policy.categories import Classifier
 from test_policy_engine.policy.discovery import Found
@@ -56,6 +58,7 @@ class Active:
     choice: Choice
     summary: RunSummary
     from_cache: bool = False  # the policy is pytest's cached copy of this very file
+    debt: Debt | None = None  # the baseline's slow tests (known debt), when there are any
     to_store: dict[str, object] | None = None  # the copy for pytest's cache, once validated
     relpaths: dict[Path, str] = field(default_factory=dict)
     groups: dict[str, str | None] = field(default_factory=dict)  # relpath -> policy group
@@ -85,8 +88,10 @@ class Active:
             timeouts += (f"; limits judged after each test, hung tests stopped at "
                          f"{self.policy.kill_after:g}x the limit"
                          if self.policy.kill_after > 1 else "; tests interrupted at the limit")
+        debt = ("" if self.debt is None else
+                f"; baseline: {self.debt.shown_as} ({n_tests(len(self.debt.entries))} listed)")
         return (f"test-policy: {self.found.shown_as} (from {self.found.source}); "
-                f"timeouts: {timeouts}; parallel: {self.choice.note}")
+                f"timeouts: {timeouts}{debt}; parallel: {self.choice.note}")
 
     def add_groups(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         """`xdist_group(name)` on tests under a `parallel.groups` glob, unless they have one."""
@@ -199,7 +204,7 @@ class Active:
             if not self.debugging and not unreadable and resolution.limit > 0:
                 verdict = Verdict(resolution.category, resolution.limit,
                                   _where(resolution.reason),
-                                  limits_fail(self.policy.enforce))
+                                  limits_fail(self.policy.enforce), self.debt)
             found = self.outcomes[key] = _Outcome(tuple(properties(resolution)), mark, verdict)
         return found
 
@@ -265,7 +270,9 @@ def activate(config: pytest.Config, found: Found, cache_dir: Path | None = None,
     if cli_timeout is not None and not 0 <= float(cli_timeout) < math.inf:
         raise pytest.UsageError(f"--timeout: must be a number of seconds, 0 or more "
                                 f"(got {cli_timeout}); hint: --timeout=0 switches limits off")
+    debt = _debt(found)
     return Active(
+        debt=debt,
         found=found,
         policy=policy,
         classifier=Classifier(policy),
@@ -275,7 +282,7 @@ def activate(config: pytest.Config, found: Found, cache_dir: Path | None = None,
         cli_timeout=float(cli_timeout) if cli_timeout is not None else None,
         debugging=request.debugging,
         choice=choice,
-        summary=RunSummary(policy.warn_ratio),
+        summary=RunSummary(policy.warn_ratio, debt.shown_as if debt is not None else ""),
         from_cache=from_cache,
         to_store=to_store,
     )
@@ -304,6 +311,18 @@ def _load(found: Found,
         raise pytest.UsageError(f"test policy ({found.source}):\n{exc}") from None
     plain = from_policy(policy)
     return plain, False, None if key is None else entry(key, plain)
+
+
+def _debt(found: Found) -> Debt | None:
+    """The baseline beside the policy (`test-policy baseline` writes it there)."""
+    from test_policy_engine.baseline.debt import load_debt
+    from test_policy_engine.baseline.entries import DEFAULT_NAME
+
+    shown_as = str(Path(found.shown_as).parent / DEFAULT_NAME)
+    try:
+        return load_debt(found.path.parent / DEFAULT_NAME, shown_as, dt.date.today())
+    except UserError as exc:
+        raise pytest.UsageError(f"test policy baseline:\n{exc}") from None
 
 
 def _previous(config: pytest.Config, cache_dir: Path | None) -> tuple[int, float] | None:

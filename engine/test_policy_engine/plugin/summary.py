@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from test_policy_engine.policy.enforcement import BASELINE_PROPERTY
 from test_policy_engine.policy.errors import printable
 from test_policy_engine.policy.timeouts import CATEGORY_PROPERTY, LIMIT_PROPERTY, read_properties
 from test_policy_engine.policy.verdict import ESTIMATE_PROPERTY
@@ -24,6 +25,11 @@ def strip_group_suffix(nodeid: str) -> str:
         return nodeid
     at = last.find("@", last.rfind("]") + 1)
     return nodeid if at < 0 else head + sep + last[:at]
+
+
+def n_tests(count: int) -> str:
+    """`1 test`, `2 tests`."""
+    return f"{count} test{'s' if count != 1 else ''}"
 
 
 @dataclass
@@ -48,8 +54,10 @@ class RunSummary:
     category."""
 
     warn_ratio: float
+    baseline: str = ""  # the baseline file, as shown; "" without one
     tests: dict[str, _Test] = field(default_factory=dict)
     fixtures: dict[str, None] = field(default_factory=dict)  # slow broad fixtures, in order
+    debt: dict[str, str] = field(default_factory=dict)  # listed test -> "known" | "fixed"
 
     def add(self, nodeid: str, user_properties: Sequence[tuple[str, object]],
             duration: float) -> None:
@@ -69,6 +77,8 @@ class RunSummary:
         for name, value in user_properties:
             if name == FIXTURE_PROPERTY:
                 self.fixtures[str(value)] = None
+            elif name == BASELINE_PROPERTY:
+                self.debt[key] = str(value)
             elif name == ESTIMATE_PROPERTY:  # on the teardown report, with the other figures
                 try:
                     test.estimate = float(str(value))
@@ -95,7 +105,7 @@ class RunSummary:
             late = [(i, t) for i, t in tests
                     if t.limit > 0 and t.duration > self.warn_ratio * t.limit]
             over.extend(late)
-            count = f"{len(tests)} test{'s' if len(tests) != 1 else ''}"
+            count = n_tests(len(tests))
             out.append(
                 f"{name:<{width}}  {count:>11}  {total:8.2f} s total  "
                 f"slowest {slowest.duration:.2f} s {slow_id}  "
@@ -114,4 +124,23 @@ class RunSummary:
         if self.fixtures:
             out.append("slow broad fixtures (their setup is left out of the tests' verdicts):")
             out += [f"  {printable(line)}" for line in self.fixtures]
+        out += self._debt_lines(verbosity)
+        return out
+
+    def _debt_lines(self, verbosity: int) -> list[str]:
+        """The baseline's known slow tests (listed with -v) and its fixed ones (always)."""
+        known = [n for n, what in self.debt.items() if what == "known"]
+        fixed = [n for n, what in self.debt.items() if what == "fixed"]
+        out = []
+        if known:
+            out.append(f"known slow tests ({printable(self.baseline)}): {n_tests(len(known))} "
+                       "over the limit, passed as recorded debt"
+                       + (":" if verbosity > 0 else " (-v lists them)"))
+            if verbosity > 0:
+                out += [f"  {printable(n)}" for n in known]
+        if fixed:
+            out.append(f"fixed: {n_tests(len(fixed))} listed in {printable(self.baseline)} "
+                       "within the limit now; prune: test-policy baseline --prune "
+                       "RESULTS... (the audit fails until then)")
+            out += [f"  {printable(n)}" for n in fixed]
         return out

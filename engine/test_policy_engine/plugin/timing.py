@@ -19,12 +19,17 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pytest
 
-from test_policy_engine.policy.enforcement import REPORTED_PROPERTY, reported
+from test_policy_engine.plugin.summary import strip_group_suffix
+from test_policy_engine.policy.enforcement import BASELINE_PROPERTY, REPORTED_PROPERTY, reported
 from test_policy_engine.policy.verdict import Figures, is_over, message
+
+if TYPE_CHECKING:
+    from test_policy_engine.baseline.debt import Debt
 
 try:
     import resource
@@ -65,11 +70,14 @@ class Verdict:
     limit: float
     where: str  # the glob, marker or reason the limit came from
     fails: bool = True  # False under `enforce: warn`: the verdict is only reported
+    debt: Debt | None = field(default=None, compare=False)  # the baseline's slow tests
 
     def judge(self, item: pytest.Item, report: pytest.TestReport) -> None:
         """On each phase's report (made right after the phase): add up the durations.
         After the call, a passing test over its limit fails; on the teardown report the
-        figures are written, and a test still passing but now over fails there."""
+        figures are written, and a test still passing but now over fails there. A test
+        the baseline lists as known debt passes, with the line recorded; one it lists
+        and that is within its limit is recorded as fixed."""
         stash = item.stash
         duration, failed = stash.get(SO_FAR, (0.0, False))
         duration += report.duration  # pytest's clock: only where ours did not start
@@ -91,20 +99,51 @@ class Verdict:
             figures = Figures(max(duration, 0.0))
         if when == "teardown":
             report.user_properties.extend(figures.properties())
-        if (not failed and report.passed and not hasattr(report, "wasxfail")
-                and is_over(self.limit, figures)):
-            line = message(self.category, self.limit, self.where, figures)
-            if self.fails:
-                report.outcome = "failed"
-                report.longrepr = line
-                failed = True
-            elif not stash.get(REPORTED, False):  # `enforce: warn`: said, not failed
-                # No warning: under `filterwarnings = error` one raised in a report hook
-                # is an INTERNALERROR. The line goes to the report and the JUnit instead.
-                stash[REPORTED] = True
-                item.user_properties.append((REPORTED_PROPERTY, reported(line)))
-                report.sections.append(("test policy", reported(line)))
+        if not failed and report.passed and not hasattr(report, "wasxfail"):
+            if is_over(self.limit, figures):
+                failed = self._over(item, report, figures)
+            elif (when == "teardown" and self.debt is not None
+                  and not stash.get(REPORTED, False)
+                  and strip_group_suffix(item.nodeid) in self.debt.entries):
+                _record(item, report, BASELINE_PROPERTY, "fixed")
         stash[SO_FAR] = (duration, failed or report.failed)
+
+    def _over(self, item: pytest.Item, report: pytest.TestReport, figures: Figures) -> bool:
+        """A passing test over its limit: fail it (True) or record the line."""
+        line = message(self.category, self.limit, self.where, figures)
+        standing = (None if self.debt is None
+                    else self.debt.standing(strip_group_suffix(item.nodeid), figures.estimate))
+        if standing is not None and standing[0] == "known":
+            if not item.stash.get(REPORTED, False):
+                item.stash[REPORTED] = True
+                assert self.debt is not None
+                known = self.debt.known_line(figures.estimate, self.limit, standing[1])
+                _record(item, report, BASELINE_PROPERTY, "known")
+                report.sections.append(("test policy", known))
+            return False
+        if standing is not None:
+            assert self.debt is not None
+            line += self.debt.failing_note(*standing)
+        if self.fails:
+            report.outcome = "failed"
+            report.longrepr = line
+            return True
+        if not item.stash.get(REPORTED, False):  # `enforce: warn`: said, not failed
+            # No warning: under `filterwarnings = error` one raised in a report hook
+            # is an INTERNALERROR. The line goes to the report and the JUnit instead.
+            item.stash[REPORTED] = True
+            _record(item, report, REPORTED_PROPERTY, reported(line))
+            report.sections.append(("test policy", reported(line)))
+        return False
+
+
+def _record(item: pytest.Item, report: pytest.TestReport, name: str, value: str) -> None:
+    """A JUnit property, from any phase: junitxml writes the teardown report's, which
+    pytest copies from the item's when it makes that report."""
+    if report.when == "teardown":
+        report.user_properties.append((name, value))
+    else:
+        item.user_properties.append((name, value))
 
 
 _fds: dict[int, int] = {}  # thread id -> open schedstat file (tests run on one thread)

@@ -25,6 +25,9 @@ DEFAULT: Enforce = "fail"
 REPORTED_NOTE = " (reported only: enforce: warn in the policy)"
 #: JUnit `<property>` the plugin can write on a test that was over its limit but passed.
 REPORTED_PROPERTY = "test_policy.over_limit"
+#: JUnit `<property>` on a test the baseline lists (`baseline.debt`): `known` (over its
+#: limit, passed as recorded debt) or `fixed` (within its limit: prune the entry).
+BASELINE_PROPERTY = "test_policy.baseline"
 
 
 def limits_fail(enforce: str) -> bool:
