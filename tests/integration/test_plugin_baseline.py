@@ -1,5 +1,5 @@
 """The pytest plugin reads `.test-policy-baseline` beside the policy: real runs in a
-subprocess, with a 0.3 s unit limit and tests that sleep past it."""
+subprocess, with a 0.1 s unit limit and tests that sleep past it."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ SLOW_TESTS = """
     import time
 
     def test_listed():
-        time.sleep(0.45)
+        time.sleep(0.15)
 
     def test_not_listed():
-        time.sleep(0.45)
+        time.sleep(0.15)
 
     def test_fast_again():
         pass
@@ -39,9 +39,9 @@ def _clean_environment(monkeypatch):
 
 def project(pytester: pytest.Pytester, baseline: str, parallel: str | None = None) -> None:
     if parallel is None:
-        write_policy(pytester, unit_limit=0.3)
+        write_policy(pytester, unit_limit=0.1)
     else:
-        write_policy(pytester, unit_limit=0.3, parallel=parallel)
+        write_policy(pytester, unit_limit=0.1, parallel=parallel)
     pytester.makepyfile(**{FILE[:-3]: SLOW_TESTS})
     (pytester.path / ".test-policy-baseline").write_text(baseline)
 
@@ -77,12 +77,12 @@ def test_a_listed_slow_test_passes_as_known_debt_and_an_unlisted_one_still_fails
 
 
 def test_a_listed_test_more_than_twice_as_slow_as_recorded_fails_naming_the_record(pytester):
-    project(pytester, f"slow {FILE}::test_listed unit 0.100\n")
+    project(pytester, f"slow {FILE}::test_listed unit 0.060\n")
     result = run(pytester)
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines([
-        "over its unit limit: took 0.* s, limit 0.3 s (tests/unit/** -> unit); mark it "
-        "@pytest.mark.slow or make it faster; more than 2x the 0.10 s recorded in "
+        "over its unit limit: took 0.* s, limit 0.1 s (tests/unit/** -> unit); mark it "
+        "@pytest.mark.slow or make it faster; more than 2x the 0.06 s recorded in "
         ".test-policy-baseline"])
 
 

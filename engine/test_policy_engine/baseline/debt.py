@@ -4,8 +4,10 @@
 the same one the audit makes for a whole run (`baseline.ratchet`): `known` (listed, not
 expired, not more than `SLOWER_FACTOR` times slower than recorded: it passes, counted as
 debt), `expired` or `slower` (it fails, with the entry named), None (not listed: it fails
-as without a baseline). A listed test within its limit is *fixed*; the plugin records it,
-and the audit fails on it until the entry is pruned.
+as without a baseline). A listed test within `warn_ratio` of its limit is *fixed*; the
+plugin records it, and the audit fails on it until the entry is pruned. Between that and the
+limit it is neither: a test that hovers at its limit must not flip between known and fixed
+from one run to the next.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ class Debt:
     shown_as: str  # the file, as messages name it
     entries: Mapping[str, Entry]
     today: dt.date
+    fixed_below: float = 0.8  # the policy's warn_ratio: fixed at or below this much of the limit
+
+    def fixed(self, node_id: str, seconds: float, limit: float) -> bool:
+        """Whether a listed test that took `seconds` is comfortably within its limit."""
+        return node_id in self.entries and seconds <= self.fixed_below * limit
 
     def standing(self, node_id: str, seconds: float) -> tuple[Standing, Entry] | None:
         entry = self.entries.get(node_id)
@@ -58,7 +65,8 @@ class Debt:
                 f"{self.shown_as}")
 
 
-def load_debt(path: Path, shown_as: str, today: dt.date) -> Debt | None:
+def load_debt(path: Path, shown_as: str, today: dt.date, fixed_below: float = 0.8
+              ) -> Debt | None:
     """The baseline at `path`; None when there is none or it lists no slow test. A file
     that cannot be read or holds a malformed line is the user's error (UserError)."""
     try:
@@ -74,4 +82,4 @@ def load_debt(path: Path, shown_as: str, today: dt.date) -> Debt | None:
         raise UserError(f"{shown_as}: the baseline is not UTF-8 text (byte {exc.start}); "
                         "hint: write it again with `test-policy baseline`") from None
     listed = {entry.node_id: entry for entry in baseline_file.parse(text, shown_as)}
-    return Debt(shown_as, listed, today) if listed else None
+    return Debt(shown_as, listed, today, fixed_below) if listed else None

@@ -270,7 +270,7 @@ def activate(config: pytest.Config, found: Found, cache_dir: Path | None = None,
     if cli_timeout is not None and not 0 <= float(cli_timeout) < math.inf:
         raise pytest.UsageError(f"--timeout: must be a number of seconds, 0 or more "
                                 f"(got {cli_timeout}); hint: --timeout=0 switches limits off")
-    debt = _debt(found)
+    debt = _debt(found, policy.warn_ratio)
     return Active(
         debt=debt,
         found=found,
@@ -313,14 +313,15 @@ def _load(found: Found,
     return plain, False, None if key is None else entry(key, plain)
 
 
-def _debt(found: Found) -> Debt | None:
+def _debt(found: Found, fixed_below: float) -> Debt | None:
     """The baseline beside the policy (`test-policy baseline` writes it there)."""
     from test_policy_engine.baseline.debt import load_debt
     from test_policy_engine.baseline.entries import DEFAULT_NAME
 
     shown_as = str(Path(found.shown_as).parent / DEFAULT_NAME)
     try:
-        return load_debt(found.path.parent / DEFAULT_NAME, shown_as, dt.date.today())
+        return load_debt(found.path.parent / DEFAULT_NAME, shown_as, dt.date.today(),
+                         fixed_below)
     except UserError as exc:
         raise pytest.UsageError(f"test policy baseline:\n{exc}") from None
 

@@ -104,7 +104,8 @@ class Verdict:
                 failed = self._over(item, report, figures)
             elif (when == "teardown" and self.debt is not None
                   and not stash.get(REPORTED, False)
-                  and strip_group_suffix(item.nodeid) in self.debt.entries):
+                  and self.debt.fixed(strip_group_suffix(item.nodeid), figures.estimate,
+                                      self.limit)):
                 _record(item, report, BASELINE_PROPERTY, "fixed")
         stash[SO_FAR] = (duration, failed or report.failed)
 

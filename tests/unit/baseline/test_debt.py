@@ -50,3 +50,13 @@ def test_a_directory_where_the_file_should_be_is_the_users_error(tmp_path):
     (tmp_path / "b").mkdir()
     with pytest.raises(UserError, match="b: cannot read the baseline"):
         load_debt(tmp_path / "b", "b", TODAY)
+
+
+@pytest.mark.parametrize(("seconds", "fixed"), [(0.5, True), (0.8, True), (0.81, False),
+                                                (0.99, False)])
+def test_a_listed_test_is_fixed_only_when_comfortably_within_its_limit(seconds, fixed):
+    assert DEBT.fixed(ENTRY.node_id, seconds, limit=1.0) is fixed
+
+
+def test_an_unlisted_fast_test_is_not_fixed():
+    assert not DEBT.fixed("tests/t.py::test_b", 0.1, limit=1.0)
