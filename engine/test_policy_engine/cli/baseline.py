@@ -66,10 +66,21 @@ def slow_tests(result: AuditResult, is_file: Callable[[str], bool]) -> list[Slow
             if v.kind in TIME_KINDS]
 
 
+def well_within(result: AuditResult, is_file: Callable[[str], bool]) -> dict[str, float] | None:
+    """The tests that ran and took at most `warn_ratio` of their limit: the only ones a
+    baseline entry counts as fixed for. One between that and its limit (the audit's
+    warnings) is neither fixed nor known, so a test that hovers at its limit does not flip
+    between the two from one run to the next."""
+    if result.durations is None:
+        return None
+    near = {node_id(v.record, is_file) for v in result.warnings}
+    return {node: seconds for node, seconds in result.durations.items() if node not in near}
+
+
 def apply(result: AuditResult, entries: list[Entry], is_file: Callable[[str], bool],
           today: dt.date) -> tuple[AuditResult, Ratchet[Verdict]]:
     """The audit result with the known debt taken out of its failures, and the judgement."""
-    ratchet = judge(slow_tests(result, is_file), result.durations, entries, today)
+    ratchet = judge(slow_tests(result, is_file), well_within(result, is_file), entries, today)
     known = {id(slow.verdict) for slow, _ in ratchet.known}
     failures = [v for v in result.failures if id(v) not in known]
     return dataclasses.replace(result, failures=failures), ratchet
@@ -130,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
                                    is_file=_is_file)
     if problems:
         raise UserError(problems)
-    ratchet = judge(slow_tests(result, _is_file), result.durations, old, dt.date.today())
+    ratchet = judge(slow_tests(result, _is_file), well_within(result, _is_file), old,
+                    dt.date.today())
     fixed = {entry.node_id for entry in ratchet.fixed}
     kept = [entry for entry in old if entry.node_id not in fixed]
     listed = {entry.node_id for entry in kept}
