@@ -82,6 +82,9 @@ def test_json_has_the_documented_shape():
         "files_scanned": 1,
         "not_scanned": [{"path": "src/app.py", "reason": "not a test file"}],
         "errors": [],
+        "expired": [],
+        "fixed": [],
+        "baseline": None,
     }
 
 
