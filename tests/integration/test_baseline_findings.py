@@ -145,22 +145,19 @@ def test_two_branches_that_each_record_findings_merge_without_a_conflict(project
         assert done.returncode == 0, done.stdout
         return done.stdout
 
+    def record(message: str, name: str = "", sleeps: str = "") -> None:
+        if name:
+            (project / "tests" / name).write_text(f"import time\n\n\ndef test_x():\n{sleeps}")
+        assert main(["baseline"]) == 0
+        git_ok("add", "-A")
+        git_ok("commit", "-qm", message)
+
     git_ok("init", "-q", "-b", "main")
-    assert main(["baseline"]) == 0
-    git_ok("add", "-A")
-    git_ok("commit", "-qm", "two known findings")
+    record("two known findings")
     git_ok("checkout", "-qb", "a")
-    (project / "tests" / "test_a.py").write_text("import time\n\n\ndef test_a():\n"
-                                                 "    time.sleep(5)\n")
-    main(["baseline"])
-    git_ok("add", "-A")
-    git_ok("commit", "-qm", "a: one more")
+    record("a: one more", "test_a.py", "    time.sleep(5)\n")
     git_ok("checkout", "-q", "main")
-    (project / "tests" / "test_b.py").write_text("import time\n\n\ndef test_b():\n"
-                                                 "    time.sleep(6)\n    time.sleep(6)\n")
-    main(["baseline"])
-    git_ok("add", "-A")
-    git_ok("commit", "-qm", "b: two more")
+    record("b: two more, identical", "test_b.py", "    time.sleep(6)\n" * 2)
     git_ok("merge", "-q", "--no-edit", "a")
     text = (project / ".test-policy-baseline").read_text()
     assert "<<<<<<<" not in text

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from test_policy_engine.baseline import findings
+from test_policy_engine.baseline.fields import expired, suffix, take_until
 from test_policy_engine.baseline.findings import FindingEntry
 from test_policy_engine.policy.errors import Problem, UserError
 
@@ -47,15 +48,11 @@ class Entry:
     reason: str = ""
 
     def render(self) -> str:
-        parts = ["slow", self.node_id, self.category, f"{self.seconds:.3f}"]
-        if self.until is not None:
-            parts.append(f"until={self.until.isoformat()}")
-        if self.reason:
-            parts.append(f"# {self.reason}")
-        return " ".join(parts)
+        fields = ["slow", self.node_id, self.category, f"{self.seconds:.3f}"]
+        return " ".join(fields + suffix(self.until, self.reason))
 
     def expired(self, today: dt.date) -> bool:
-        return self.until is not None and self.until < today
+        return expired(self.until, today)
 
 
 def parse_line(line: str, where: str, number: int) -> Entry:
@@ -68,13 +65,7 @@ def parse_line(line: str, where: str, number: int) -> Entry:
     if not tokens or tokens[0] != "slow":
         raise bad("an entry starts with `slow` or `finding`", tokens[0] if tokens else line,
                   "slow <node id> <category> <seconds>")
-    until = None
-    if tokens[-1].startswith("until="):
-        text = tokens.pop()[len("until="):]
-        try:
-            until = dt.date.fromisoformat(text)
-        except ValueError:
-            raise bad("until= must be a date YYYY-MM-DD", text, "e.g. until=2027-01-31") from None
+    until = take_until(tokens, bad)
     if len(tokens) < 4:
         raise bad("a slow entry has a node id, a category and seconds", body,
                   "slow <node id> <category> <seconds>")

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from test_policy_engine.baseline.fields import expired, suffix, take_until
 from test_policy_engine.policy.errors import Problem, UserError
 
 KIND = "finding"
@@ -50,15 +51,11 @@ class FindingEntry:
         return (self.path, self.rule, self.fingerprint)
 
     def render(self) -> str:
-        parts = [KIND, quote(self.path), self.rule, f"{self.fingerprint}:{self.occurrence}"]
-        if self.until is not None:
-            parts.append(f"until={self.until.isoformat()}")
-        if self.reason:
-            parts.append(f"# {self.reason}")
-        return " ".join(parts)
+        fields = [KIND, quote(self.path), self.rule, f"{self.fingerprint}:{self.occurrence}"]
+        return " ".join(fields + suffix(self.until, self.reason))
 
     def expired(self, today: dt.date) -> bool:
-        return self.until is not None and self.until < today
+        return expired(self.until, today)
 
 
 def quote(path: str) -> str:
@@ -84,13 +81,7 @@ def parse_line(line: str, where: str, number: int) -> FindingEntry:
     tokens = body.split()
     if not tokens or tokens[0] != KIND:
         raise bad("an entry starts with `slow` or `finding`", tokens[0] if tokens else line)
-    until = None
-    if tokens[-1].startswith("until="):
-        text = tokens.pop()[len("until="):]
-        try:
-            until = dt.date.fromisoformat(text)
-        except ValueError:
-            raise bad("until= must be a date YYYY-MM-DD", text, "e.g. until=2027-01-31") from None
+    until = take_until(tokens, bad)
     if len(tokens) != 4:
         raise bad("a finding entry has a file, a rule id and a fingerprint", body.strip())
     _, path_token, rule, mark = tokens
