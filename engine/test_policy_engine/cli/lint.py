@@ -151,6 +151,9 @@ def scan(policy: str, named: Iterable[str] = (), command: str = "lint") -> Repor
     named = list(named)
     loaded = plan.load(policy)
     rules = loaded.plan
+    semgrep = frontend.find()
+    if semgrep is None:  # said even when there is nothing to scan: never a silent pass
+        raise CannotScan("semgrep not found on PATH", missing=True)
     root = Path(policy).resolve().parent
     skipped: list[Skipped] = []
     if named:
@@ -171,9 +174,6 @@ def scan(policy: str, named: Iterable[str] = (), command: str = "lint") -> Repor
     elif not rules.rules:
         print(f"test-policy {command}: the policy bans no patterns", file=sys.stderr)
     else:
-        semgrep = frontend.find()
-        if semgrep is None:
-            raise CannotScan("semgrep not found on PATH", missing=True)
         with plan.config_file(loaded) as config:
             try:
                 data = frontend.run(semgrep, config, files, root)
