@@ -37,6 +37,9 @@ def test_a_finding_line_reads_back_as_written_with_odd_characters_in_the_file_na
     assert line == ("finding tests/a%20b/%231%20100%25.py test-policy.real-sleep "
                     "3f2a9c1b0d4e5f67:2 until=2027-01-31 # the retry test # waits")
     assert entries.parse_findings(line + "\n", "b") == [written]
+    for odd in ("tests/é ü.py", "tests/x\udcff.py", "tests/%41\t.py"):
+        again = FindingEntry(odd, RULE, "3f2a9c1b0d4e5f67")
+        assert entries.parse_findings(again.render(), "b") == [again]
 
 
 def test_each_parser_reads_its_own_kind_and_skips_the_other():
