@@ -106,7 +106,10 @@ def test_an_expired_entry_fails_and_a_reason_and_date_survive_a_rewrite(project,
     assert code == 1
     assert "test-policy.real-sleep: its baseline entry expired on 2001-01-31: A real" in out
     assert "1 baseline entry expired" in out
+    capsys.readouterr()
     assert main(["baseline"]) == 0
+    assert "2 findings (0 added, 0 pruned, 1 past their until= date (they fail); 1 file " in (
+        capsys.readouterr().err)
     assert [line.split(" ", 4)[4] for line in entries(project)] == [
         "until=2001-01-31 # ours", "until=2999-01-31 # theirs"]
 

@@ -174,8 +174,11 @@ def _findings(args: argparse.Namespace,
         used.add(free)
         added.append(FindingEntry(finding.path, finding.rule, finding.fingerprint, free,
                                   reason=note(finding.code)))
+    expired = (f", {len(ratchet.expired)} past their until= date (they fail)"
+               if ratchet.expired else "")
     return kept + added, (f"{_count(len(kept) + len(added), 'finding')} ({len(added)} added, "
-                          f"{len(fixed)} pruned; {_count(len(found.files), 'file')} scanned)")
+                          f"{len(fixed)} pruned{expired}; "
+                          f"{_count(len(found.files), 'file')} scanned)")
 
 
 def _count(count: int, word: str) -> str:
