@@ -1,6 +1,10 @@
 """The baseline file: one entry per line, sorted, readable, and stable under line moves.
 
     slow <node id> <category> <seconds> [until=YYYY-MM-DD] [# reason]
+    finding <file> <rule id> <fingerprint>:<n> [until=YYYY-MM-DD] [# note]
+
+This module reads and writes the `slow` lines (`parse` skips the `finding` lines, which
+`test_policy_engine.baseline.findings` reads); `render` writes the whole file, both kinds.
 
 A node id may hold spaces (`test_x[a b]`), so the fields after it are read from the right.
 No line numbers and no file hashes: an entry changes only when its test does. Lines starting
@@ -15,6 +19,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from test_policy_engine.baseline import findings
+from test_policy_engine.baseline.fields import expired, suffix, take_until
+from test_policy_engine.baseline.findings import FindingEntry
 from test_policy_engine.policy.errors import Problem, UserError
 
 #: The file's default name, in the repository root (beside the policy).
@@ -23,11 +30,12 @@ DEFAULT_NAME = ".test-policy-baseline"
 GITATTRIBUTES_LINE = f"{DEFAULT_NAME} merge=union"
 
 HEADER = (
-    "# test-policy baseline: known debt, written by `test-policy baseline RESULTS...`.\n"
+    "# test-policy baseline: known debt, written by `test-policy baseline [RESULTS...]`.\n"
     "# slow <node id> <category> <seconds recorded> [until=YYYY-MM-DD] [# reason]\n"
-    "# A listed test over its limit is a warning; more than 2x its recorded time, past its\n"
-    "# `until=` date, or within its limit again (prune it: `test-policy baseline --prune`)\n"
-    "# fails the audit.\n"
+    "# finding <file> <rule id> <fingerprint>:<n> [until=YYYY-MM-DD] [# note]\n"
+    "# A listed test over its limit, or a listed finding, passes as known debt; a new one,\n"
+    "# one past its `until=` date, a test more than 2x its recorded time, and an entry whose\n"
+    "# test or finding is fixed (prune it: `test-policy baseline --prune`) fail.\n"
 )
 
 
@@ -40,15 +48,11 @@ class Entry:
     reason: str = ""
 
     def render(self) -> str:
-        parts = ["slow", self.node_id, self.category, f"{self.seconds:.3f}"]
-        if self.until is not None:
-            parts.append(f"until={self.until.isoformat()}")
-        if self.reason:
-            parts.append(f"# {self.reason}")
-        return " ".join(parts)
+        fields = ["slow", self.node_id, self.category, f"{self.seconds:.3f}"]
+        return " ".join(fields + suffix(self.until, self.reason))
 
     def expired(self, today: dt.date) -> bool:
-        return self.until is not None and self.until < today
+        return expired(self.until, today)
 
 
 def parse_line(line: str, where: str, number: int) -> Entry:
@@ -59,15 +63,9 @@ def parse_line(line: str, where: str, number: int) -> Entry:
     body, _, reason = line.partition(" # ")
     tokens = body.split()
     if not tokens or tokens[0] != "slow":
-        raise bad("an entry starts with `slow`", tokens[0] if tokens else line,
+        raise bad("an entry starts with `slow` or `finding`", tokens[0] if tokens else line,
                   "slow <node id> <category> <seconds>")
-    until = None
-    if tokens[-1].startswith("until="):
-        text = tokens.pop()[len("until="):]
-        try:
-            until = dt.date.fromisoformat(text)
-        except ValueError:
-            raise bad("until= must be a date YYYY-MM-DD", text, "e.g. until=2027-01-31") from None
+    until = take_until(tokens, bad)
     if len(tokens) < 4:
         raise bad("a slow entry has a node id, a category and seconds", body,
                   "slow <node id> <category> <seconds>")
@@ -80,13 +78,31 @@ def parse_line(line: str, where: str, number: int) -> Entry:
     return Entry(" ".join(tokens[1:-2]), tokens[-2], seconds, until, reason.strip())
 
 
+def _kind(line: str) -> str | None:
+    """`slow`, `finding`, another word, or None for a blank or comment line."""
+    stripped = line.strip()
+    if not stripped or stripped.startswith("#"):
+        return None
+    return stripped.split(maxsplit=1)[0]
+
+
 def parse(text: str, where: str) -> list[Entry]:
+    """The `slow` entries of a baseline file; `finding` lines are skipped (`parse_findings`)."""
     return [parse_line(line, where, number)
             for number, line in enumerate(text.splitlines(), 1)
-            if line.strip() and not line.lstrip().startswith("#")]
+            if _kind(line) not in (None, findings.KIND)]
 
 
-def render(entries: Iterable[Entry]) -> str:
-    """The whole file: the header, then one line per test, sorted by node id."""
+def parse_findings(text: str, where: str) -> list[FindingEntry]:
+    """The `finding` entries of a baseline file; `slow` lines are skipped (`parse`)."""
+    return [findings.parse_line(line, where, number)
+            for number, line in enumerate(text.splitlines(), 1)
+            if _kind(line) not in (None, "slow")]
+
+
+def render(entries: Iterable[Entry], found: Iterable[FindingEntry] = ()) -> str:
+    """The whole file: the header, one line per test sorted by node id, then one line per
+    known finding sorted by file, rule, fingerprint and number."""
     unique = {entry.node_id: entry for entry in sorted(entries)}
-    return HEADER + "".join(f"{unique[key].render()}\n" for key in sorted(unique))
+    return (HEADER + "".join(f"{unique[key].render()}\n" for key in sorted(unique))
+            + "".join(f"{entry.render()}\n" for entry in findings.unique(found)))

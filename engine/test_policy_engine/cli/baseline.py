@@ -1,12 +1,18 @@
-"""`test-policy baseline RESULTS...`: record the tests over their limit as known debt.
+"""`test-policy baseline [RESULTS...]`: record today's debt, slow tests and rule findings.
 
-It writes `.test-policy-baseline` (beside the policy; `--baseline FILE` elsewhere): every test
-the audit of RESULTS fails for time, one sorted line each, keeping the `until=` and reason of
-entries already there; entries of tests that are within their limit now are dropped. With
-`--prune` it only drops those, and adds nothing. It also adds `merge=union` for the file to
-`.gitattributes`, so two branches that each add entries merge without a conflict.
+It writes `.test-policy-baseline` (beside the policy; `--baseline FILE` elsewhere):
+- with RESULTS (JUnit XML), every test the audit of RESULTS fails for time;
+- unless `--no-scan`, every rule finding of a scan of every file the lint globs select
+  (the scan `test-policy lint` runs without PATHs; Semgrep must be on PATH);
+one sorted line each, keeping the `until=` and reason of entries already there; entries
+that are fixed now (a test within its limit, a finding gone) are dropped. With `--prune`
+it only drops those, and adds nothing. The kind it does not refresh (the slow tests
+without RESULTS, the findings with `--no-scan`) is kept as it is. It also adds
+`merge=union` for the file to `.gitattributes`, so two branches that each add entries
+merge without a conflict.
 
-`test-policy audit` reads the same file (`apply` and `report` below).
+`test-policy audit` reads the slow entries (`apply` and `report` below), `test-policy lint`
+the finding entries.
 """
 
 from __future__ import annotations
@@ -23,42 +29,41 @@ from test_policy_engine.audit.verdicts import AuditResult, Verdict, audit_files,
 from test_policy_engine.audit.verdicts import overrides_from_env as _overrides
 from test_policy_engine.baseline import entries as baseline_file
 from test_policy_engine.baseline.entries import Entry
-from test_policy_engine.baseline.ratchet import SLOWER_FACTOR, Ratchet, Slow, judge
+from test_policy_engine.baseline.findings import FindingEntry, note, sort_key, unique
+from test_policy_engine.baseline.ratchet import (
+    SLOWER_FACTOR,
+    Ratchet,
+    Slow,
+    judge,
+    judge_findings,
+)
+from test_policy_engine.cli.baseline_file import default_path, read, read_text
 from test_policy_engine.cli.files import write_atomic
 from test_policy_engine.policy.errors import UserError
 from test_policy_engine.policy.loader import load_policy
 
-HELP = "record the tests over their limit in RESULTS (JUnit XML) as known debt: the ratchet"
+__all__ = ["apply", "default_path", "read", "report", "run"]
+
+HELP = ("record today's debt as known: the rule findings of a scan and, with RESULTS "
+        "(JUnit XML), the tests over their limit: the ratchet")
+INSTALL = "pip install 'test-policy-engine[semgrep]'"
 
 #: The verdicts a baseline can list (an unreadable time is not debt, it is a broken file).
 TIME_KINDS = ("over", "timed out", "crashed")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="RESULTS",
-                        help="JUnit XML files, or directories searched for *.xml (as audit)")
+    parser.add_argument("paths", nargs="*", metavar="RESULTS",
+                        help="JUnit XML files, or directories searched for *.xml (as audit); "
+                        "without them only the rule findings are recorded")
     parser.add_argument("--baseline", metavar="FILE",
                         help=f"the baseline file (default: {baseline_file.DEFAULT_NAME} "
                              "beside the policy)")
     parser.add_argument("--prune", action="store_true",
-                        help="only drop the entries of tests within their limit; add nothing")
-
-
-def default_path(args: argparse.Namespace) -> Path:
-    if getattr(args, "baseline", None):
-        return Path(args.baseline)
-    return Path(args.policy).parent / baseline_file.DEFAULT_NAME
-
-
-def read(path: Path) -> list[Entry] | None:
-    """The entries of the baseline at `path`; None when there is no such file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read ({exc})") from None
-    return baseline_file.parse(text, str(path))
+                        help="only drop the entries of fixed tests and findings; add nothing")
+    parser.add_argument("--no-scan", action="store_true",
+                        help="record only the slow tests of RESULTS (no Semgrep scan); keep "
+                        "the finding entries as they are")
 
 
 def slow_tests(result: AuditResult, is_file: Callable[[str], bool]) -> list[Slow[Verdict]]:
@@ -130,12 +135,11 @@ def _gitattributes(directory: Path) -> str | None:
     return str(target)
 
 
-def run(args: argparse.Namespace) -> int:
+def _slow(args: argparse.Namespace, old: list[Entry]) -> tuple[list[Entry], str]:
+    """The slow entries after an audit of RESULTS, and what changed."""
     from test_policy_engine.cli.audit import _is_file, result_files  # one reading of RESULTS
 
     policy = load_policy(args.policy)
-    path = default_path(args)
-    old = read(path) or []
     result, problems = audit_files(result_files(args.paths), policy,
                                    _overrides(os.environ, policy), durations=True,
                                    is_file=_is_file)
@@ -150,16 +154,77 @@ def run(args: argparse.Namespace) -> int:
         Entry(slow.node_id, slow.verdict.category,
               slow.time if slow.time is not None else slow.verdict.limit)
         for slow in ratchet.new if slow.node_id not in listed]
-    text = baseline_file.render(kept + added)
+    total = len({entry.node_id for entry in kept + added})
+    return kept + added, (f"{_count(total, 'slow test')} ({len(added)} added, "
+                          f"{len(fixed)} pruned)")
+
+
+def _findings(args: argparse.Namespace,
+              old: list[FindingEntry]) -> tuple[list[FindingEntry], str]:
+    """The finding entries after a scan of every file the lint globs select."""
+    from test_policy_engine.cli.lint import CannotScan, scan, scanned
+
     try:
-        unchanged = path.read_text(encoding="utf-8") == text
-    except (OSError, UnicodeDecodeError):
-        unchanged = False
+        found = scan(args.policy, (), command="baseline")
+    except CannotScan as exc:
+        if exc.missing:
+            raise UserError(
+                "test-policy baseline: semgrep not found on PATH, so the rule findings "
+                f"cannot be recorded; hint: install it ({INSTALL}), or record only the slow "
+                "tests: `test-policy baseline --no-scan RESULTS...`") from None
+        raise UserError(f"test-policy baseline: {exc}") from None
+    ratchet = judge_findings(found.findings, old, scanned(found, whole=True), dt.date.today())
+    fixed = {sort_key(entry) for entry in ratchet.fixed}
+    kept = [entry for entry in unique(old) if sort_key(entry) not in fixed]
+    taken: dict[tuple[str, str, str], set[int]] = {}
+    for entry in kept:
+        taken.setdefault(entry.key, set()).add(entry.occurrence)
+    added = []
+    for finding in [] if args.prune else ratchet.new:
+        used = taken.setdefault((finding.path, finding.rule, finding.fingerprint), set())
+        free = next(n for n in range(len(used) + 1) if n not in used)
+        used.add(free)
+        added.append(FindingEntry(finding.path, finding.rule, finding.fingerprint, free,
+                                  reason=note(finding.code)))
+    expired = (f", {len(ratchet.expired)} past their until= date (they fail)"
+               if ratchet.expired else "")
+    return kept + added, (f"{_count(len(kept) + len(added), 'finding')} ({len(added)} added, "
+                          f"{len(fixed)} pruned{expired}; "
+                          f"{_count(len(found.files), 'file')} scanned)")
+
+
+def _count(count: int, word: str) -> str:
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.no_scan and not args.paths:
+        raise UserError("test-policy baseline: --no-scan without RESULTS records nothing; "
+                        "hint: name the JUnit XML files, or drop --no-scan to record the "
+                        "rule findings")
+    path = default_path(args)
+    text = read_text(path)
+    old_slow = baseline_file.parse(text or "", str(path))
+    old_found = baseline_file.parse_findings(text or "", str(path))
+    said = []
+    found = old_found
+    if not args.no_scan:  # first: a missing Semgrep stops it before the suite's results
+        found, what = _findings(args, old_found)
+        said.append(what)
+    slow = old_slow
+    if args.paths:
+        slow, what = _slow(args, old_slow)
+        said.insert(0, what)
+    if not args.paths:
+        said.append(f"{_count(len({e.node_id for e in slow}), 'slow test')} kept")
+    if args.no_scan:
+        said.append(f"{_count(len(unique(found)), 'finding')} kept")
+    new_text = baseline_file.render(slow, found)
+    unchanged = text == new_text
     if not unchanged:
-        write_atomic(path, text)
+        write_atomic(path, new_text)
     attributes = _gitattributes(path.parent)
-    print(f"{path}: {len(kept) + len(added)} entries ({len(added)} added, "
-          f"{len(fixed)} pruned){'' if not unchanged else ', unchanged'}", file=sys.stderr)
+    print(f"{path}: {'; '.join(said)}{', unchanged' if unchanged else ''}", file=sys.stderr)
     if attributes:
         print(f"{attributes}: {baseline_file.GITATTRIBUTES_LINE} (branches' entries merge)",
               file=sys.stderr)

@@ -326,7 +326,7 @@ def run(args: argparse.Namespace) -> int:
     print("next: `test-policy check` to see what the policy enforces, "
           "`pre-commit install` to run the hooks on every commit, "
           "`pre-commit run --all-files` to see today's findings, "
-          "`test-policy baseline RESULTS` on a JUnit XML run (pytest --junit-xml=FILE) to "
-          "record today's slow tests as known debt, "
+          "`test-policy baseline` to record today's rule findings as known debt (with "
+          "RESULTS, a JUnit XML run: pytest --junit-xml=FILE, today's slow tests too), "
           "and commit these files to run the workflow in CI.")
     return 0

@@ -8,6 +8,10 @@ validated policy (`test_policy_engine.lint.plan`); Semgrep runs through its fast
 (`test_policy_engine.lint.frontend`). Semgrep is not a runtime dependency (its pins clash
 with test environments): it is looked up on PATH. The pre-commit hook runs this command.
 
+With a baseline (`.test-policy-baseline` beside the policy, or `--baseline FILE`) a finding
+it lists passes as known debt; a new one, one whose entry expired, and an entry whose
+finding is gone from a file this run scanned (fixed: `test-policy baseline --prune`) fail.
+
 Exit codes: 0 no new finding, 1 findings, 2 a usage or input error or Semgrep failed.
 """
 
@@ -16,7 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -50,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(workflow commands: annotations)")
     parser.add_argument("--output", "-o", metavar="FILE",
                         help="write the report to FILE instead of standard output")
+    parser.add_argument("--baseline", metavar="FILE",
+                        help="known findings (default: .test-policy-baseline beside the "
+                        "policy, when it exists); see `test-policy baseline`")
 
 
 def linted_files(root: Path, globs: Iterable[str], exclude: Iterable[str],
@@ -124,25 +131,38 @@ def _write(args: argparse.Namespace, text: str) -> None:
         sys.stdout.write(text)
 
 
-def run(args: argparse.Namespace) -> int:
+class CannotScan(Exception):
+    """Semgrep is missing or failed, or a named path does not exist: exit 2. `missing`:
+    Semgrep is not on PATH (the callers' hints differ); `reported`: already said on stderr."""
+
+    def __init__(self, message: str, missing: bool = False, reported: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.reported = reported
+
+
+def scan(policy: str, named: Iterable[str] = (), command: str = "lint") -> Report:
+    """The policy's rules on the files it selects (every one, or those of the PATHs
+    `named`): a report of every finding, none of them judged against the baseline yet.
+    Messages about what is not scanned go to stderr, prefixed `test-policy COMMAND:`."""
     from test_policy_engine.lint import frontend, plan
     from test_policy_engine.lint.findings import from_semgrep
 
-    loaded = plan.load(args.policy)
+    named = list(named)
+    loaded = plan.load(policy)
     rules = loaded.plan
     semgrep = frontend.find()
-    if semgrep is None:
-        print(f"test-policy lint: semgrep not found on PATH; install it with: {INSTALL}",
-              file=sys.stderr)
-        return 2
-    root = Path(args.policy).resolve().parent
+    if semgrep is None:  # said even when there is nothing to scan: never a silent pass
+        raise CannotScan("semgrep not found on PATH", missing=True)
+    root = Path(policy).resolve().parent
     skipped: list[Skipped] = []
-    if args.files:
-        found, skipped = select(root, args.files, rules)
+    if named:
+        found, skipped = select(root, named, rules)
         for line in skipped_lines(skipped):
-            print(line, file=sys.stderr)
+            print(line.replace("test-policy lint:", f"test-policy {command}:", 1),
+                  file=sys.stderr)
         if any(s.why == MISSING for s in skipped):
-            return 2
+            raise CannotScan("a named path does not exist", reported=True)
     else:
         found = linted_files(root, rules.paths, rules.exclude)
     # Semgrep runs from the policy's directory on root-relative paths: its findings show
@@ -150,19 +170,65 @@ def run(args: argparse.Namespace) -> int:
     files = [path.relative_to(root).as_posix() for path in found]
     report = Report(rules, files, skipped=skipped)
     if not files:
-        print("test-policy lint: no test files to scan", file=sys.stderr)
+        print(f"test-policy {command}: no test files to scan", file=sys.stderr)
     elif not rules.rules:
-        print("test-policy lint: the policy bans no patterns", file=sys.stderr)
+        print(f"test-policy {command}: the policy bans no patterns", file=sys.stderr)
     else:
         with plan.config_file(loaded) as config:
             try:
                 data = frontend.run(semgrep, config, files, root)
             except frontend.SemgrepFailed as exc:
-                print(f"test-policy lint: semgrep failed: {exc}", file=sys.stderr)
-                return 2
+                raise CannotScan(f"semgrep failed: {exc}") from None
         report.findings, report.errors = from_semgrep(data, rules, root)
         for error in report.errors:
-            print(f"test-policy lint: warning: semgrep: {error.path or '-'}: {error.message}",
-                  file=sys.stderr)
+            print(f"test-policy {command}: warning: semgrep: {error.path or '-'}: "
+                  f"{error.message}", file=sys.stderr)
+    return report
+
+
+def scanned(report: Report, whole: bool) -> Callable[[str], bool]:
+    """Whether the scan of `report` looked at a file, for the baseline: a scan of every
+    file (`whole`) answers for every file the policy could select, so the entries of a
+    file deleted or excluded since are fixed too; a scan of named PATHs (the pre-commit
+    hook's staged files) answers only for those. A file Semgrep could not read answers
+    for nothing (its entries are not taken for fixed)."""
+    unread = {error.path for error in report.errors if error.path}
+    files = set(report.files)
+    if whole:
+        return lambda path: path not in unread
+    return lambda path: path in files and path not in unread
+
+
+def judge(report: Report, whole: bool, path: Path) -> None:
+    """Take the known findings in the baseline at `path` (when it exists) out of the
+    report's failures: known, expired, fixed (`test_policy_engine.baseline.ratchet`)."""
+    import datetime as dt
+
+    from test_policy_engine.baseline.ratchet import judge_findings
+    from test_policy_engine.cli.baseline_file import read_findings
+
+    entries = read_findings(path)
+    if entries is None:
+        return
+    ratchet = judge_findings(report.findings, entries, scanned(report, whole),
+                             dt.date.today())
+    report.findings = ratchet.new
+    report.known = [finding for finding, _ in ratchet.known]
+    report.expired = ratchet.expired
+    report.fixed = ratchet.fixed
+    report.baseline = str(path)
+
+
+def run(args: argparse.Namespace) -> int:
+    from test_policy_engine.cli.baseline_file import default_path
+
+    try:
+        report = scan(args.policy, args.files)
+    except CannotScan as exc:
+        hint = f"; install it with: {INSTALL}" if exc.missing else ""
+        if not exc.reported:
+            print(f"test-policy lint: {exc}{hint}", file=sys.stderr)
+        return 2
+    judge(report, not args.files, default_path(args))
     _write(args, render(report, args.format))
     return 1 if report.failed else 0

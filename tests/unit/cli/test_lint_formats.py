@@ -82,6 +82,9 @@ def test_json_has_the_documented_shape():
         "files_scanned": 1,
         "not_scanned": [{"path": "src/app.py", "reason": "not a test file"}],
         "errors": [],
+        "expired": [],
+        "fixed": [],
+        "baseline": None,
     }
 
 
@@ -173,3 +176,58 @@ def test_every_format_renders_an_empty_scan(fmt: str):
     assert out.endswith("\n")
     if fmt in ("json", "sarif"):
         json.loads(out)
+
+
+def baselined() -> Report:
+    """A scan with one new finding, one known, one whose entry expired and one fixed entry."""
+    import datetime as dt
+
+    from test_policy_engine.baseline.findings import FindingEntry
+
+    known, expired = finding(line=3, code="time.sleep(3)"), finding(line=7, code="time.sleep(4)")
+    gone = FindingEntry("tests/test_b.py", SLEEP.id, "3f2a9c1b0d4e5f67", 0, reason="sleep(9)")
+    return Report(PLAN, ["tests/test_a.py", "tests/test_b.py"], findings=[finding(line=11)],
+                  known=[known], expired=[(expired, FindingEntry(
+                      expired.path, expired.rule, expired.fingerprint, 0, dt.date(2001, 1, 31)))],
+                  fixed=[gone], baseline=".test-policy-baseline")
+
+
+def test_text_lists_known_findings_then_the_new_expired_and_fixed_ones_and_counts_them():
+    lines = render(baselined(), "text").splitlines()
+    assert lines[0] == "tests/test_a.py:3:5: test-policy.real-sleep: known finding, in the baseline"
+    assert lines[1].startswith("tests/test_a.py:11:5: test-policy.real-sleep: A real")
+    assert lines[3].startswith("tests/test_a.py:7:5: test-policy.real-sleep: its baseline "
+                               "entry expired on 2001-01-31: A real")
+    assert lines[5] == ("tests/test_b.py: test-policy.real-sleep: fixed: the baseline entry "
+                        "3f2a9c1b0d4e5f67:0 (sleep(9)) matches nothing in this file now; "
+                        "hint: drop it with `test-policy baseline --prune`")
+    assert lines[6] == ("1 finding (test-policy.real-sleep) in 1 file of 2 files scanned; "
+                        "1 known finding in the baseline; 1 baseline entry expired; "
+                        "1 baseline entry fixed (prune: `test-policy baseline --prune`)")
+    assert baselined().failed
+    assert not Report(PLAN, [], known=[finding()]).failed
+
+
+def test_json_and_sarif_carry_the_known_expired_and_fixed_entries():
+    data = json.loads(render(baselined(), "json"))
+    assert [f["line"] for f in data["known"]] == [3]
+    assert [(f["line"], f["until"]) for f in data["expired"]] == [(7, "2001-01-31")]
+    assert data["fixed"] == [{"rule": SLEEP.id, "path": "tests/test_b.py",
+                              "fingerprint": "3f2a9c1b0d4e5f67", "occurrence": 0,
+                              "until": None, "reason": "sleep(9)"}]
+    assert data["baseline"] == ".test-policy-baseline"
+    log = json.loads(render(baselined(), "sarif"))
+    assert validation_errors(log) == []
+    states = [(r["baselineState"], r["level"]) for r in log["runs"][0]["results"]]
+    assert states == [("new", "error"), ("unchanged", "note"), ("unchanged", "error"),
+                      ("absent", "error")]
+
+
+def test_github_annotates_the_expired_and_fixed_entries_and_counts_the_known_in_a_notice():
+    lines = render(baselined(), "github").splitlines()
+    assert [line.split(" ", 1)[0] for line in lines[:4]] == ["::error"] * 3 + ["::notice"]
+    assert "its baseline entry expired on 2001-01-31" in lines[1]
+    assert lines[2].startswith(
+        "::error file=tests/test_b.py,title=test-policy.real-sleep%3A fixed::")
+    assert lines[3] == ("::notice title=Known slow-test patterns::1 known finding in the "
+                        "baseline .test-policy-baseline")
