@@ -69,9 +69,10 @@ def looks_like_test_policy(path: Path, known: Callable[[bytes], bool] | None = N
 
     import yaml  # here: an inert run (no policy.yaml) never imports it
 
+    from test_policy_engine.policy.libyaml import fast_loader
+
     try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        data = yaml.load(text, Loader=loader)
+        data = yaml.load(text, Loader=fast_loader() or yaml.SafeLoader)
     except (yaml.YAMLError, UnicodeDecodeError):
         return True
     # An empty file (or one that is not a mapping) is a broken policy, not someone else's.

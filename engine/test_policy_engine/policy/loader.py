@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from test_policy_engine.policy import libyaml
 from test_policy_engine.policy.errors import Problem, UserError, show
 from test_policy_engine.policy.model import Policy, PolicyConstraintError
 from test_policy_engine.policy.reading import POLICY_MAX_BYTES, NotRegular, TooLarge, read_regular
@@ -123,31 +124,11 @@ def _too_deep(text: str, name: str) -> Problem:
                    "a policy needs at most a few levels of nesting")
 
 
-def _fast_loader() -> Any:
-    """libyaml, when PyYAML was built with it: the same nodes and marks, 5-10x faster. A
-    text it refuses is read again by the pure-Python parser, whose messages are the ones
-    reported (the two word their errors differently).
-
-    None unless its nodes are this `yaml`'s: an extension module is never imported twice,
-    so where `yaml` itself was imported again (pytest's pytester restores `sys.modules`
-    after an in-process run) libyaml still builds the first import's node classes, which
-    the checks here and PyYAML's own constructor would not recognise."""
-    loader = getattr(yaml, "CSafeLoader", None)
-    if loader is not None and not isinstance(yaml.compose("{}", Loader=loader),
-                                             yaml.MappingNode):
-        loader = None
-    return loader
-
-
-_FAST_LOADER: list[Any] = []  # [the loader or None], once looked at
-
-
 def _compose(text: str, name: str, marks: _Marks, problems: list[Problem]) -> Any:
     node = None
     fast = False
-    if not _FAST_LOADER:
-        _FAST_LOADER.append(_fast_loader())
-    fast_loader = _FAST_LOADER[0]
+    fast_loader = libyaml.fast_loader()  # a text it refuses is read again by the
+    # pure-Python parser, whose messages are the ones reported (the two word errors apart)
     if fast_loader is not None:
         try:
             _refuse_aliases(text, name, fast_loader)
