@@ -19,31 +19,25 @@ from pathlib import Path
 
 import pytest
 
+from test_policy_engine.plugin.phases import Phases
 from test_policy_engine.plugin.summary import FIXTURE_PROPERTY
-from test_policy_engine.plugin.timing import BROAD, VERDICT, snapshot
+from test_policy_engine.plugin.timing import snapshot
 
 
 class BroadFixtures:
-    def __init__(self, root: Path, largest_kill: float, warn_ratio: float) -> None:
+    def __init__(self, phases: Phases, root: Path, largest_kill: float,
+                 warn_ratio: float) -> None:
+        self.phases = phases  # whose `setting_up` is the test whose setup runs
         self.root = root
         self.largest_kill = largest_kill
         self.warn_ratio = warn_ratio
-        self.item: pytest.Item | None = None  # the test whose setup is running
         self.depth = 0  # broad fixtures being set up (a broad one may need another)
-
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
-        self.item = item if VERDICT in item.stash else None
-        try:
-            return (yield)
-        finally:
-            self.item = None
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[object]
                              ) -> Generator[None, object, object]:
-        item = self.item
-        if item is None or fixturedef.scope == "function" or self.depth:
+        run = self.phases.setting_up
+        if run is None or fixturedef.scope == "function" or self.depth:
             return (yield)
         self.depth += 1
         remaining = self._pause_kill()
@@ -55,12 +49,12 @@ class BroadFixtures:
             wall = end - start
             self.depth -= 1
             self._resume_kill(remaining)
-            before = item.stash.get(BROAD, (0.0, 0.0, 0.0))
-            item.stash[BROAD] = (before[0] + wall, before[1] + max(cpu - cpu0, 0.0),
-                                 before[2] + max(wait - wait0, 0.0))
-            verdict = item.stash[VERDICT]
-            if wall > self.warn_ratio * verdict.limit:
-                item.user_properties.append(
+            broad = run.broad
+            broad[0] += wall
+            broad[1] += max(cpu - cpu0, 0.0)
+            broad[2] += max(wait - wait0, 0.0)
+            if wall > self.warn_ratio * run.verdict.limit:
+                run.item.user_properties.append(
                     (FIXTURE_PROPERTY, f"{fixturedef.scope} fixture {fixturedef.argname} "
                                        f"({self._where(fixturedef)}): {wall:.2f} s"))
 

@@ -16,8 +16,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from test_policy_engine.plugin.summary import RunSummary
 
 RUNS_KEY = "test_policy/runs"
 DURATIONS_KEY = "test_policy/durations"
@@ -95,22 +99,22 @@ def load_durations(rootdir: Path, cache: pytest.Cache | None) -> dict[str, float
 
 
 class Recorder:
-    """Controller-side plugin: sums each test's report durations, stores them at the end."""
+    """Controller-side plugin: stores each test's summed report durations at the end, as
+    the run's summary (`plugin.summary`) added them up (under node ids without an
+    `@group` suffix, as `.test_durations` has them)."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, summary: RunSummary) -> None:
         self.config = config
-        self.durations: dict[str, float] = {}
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
+        self.summary = summary
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         cache: pytest.Cache | None = getattr(self.config, "cache", None)
-        if cache is None or not self.durations:
+        durations = {nodeid: test.wall for nodeid, test in self.summary.tests.items()}
+        if cache is None or not durations:
             return
         stored = cache.get(DURATIONS_KEY, None)
         merged = dict(stored) if isinstance(stored, dict) else {}
-        merged.update({k: round(v, 4) for k, v in self.durations.items()})
+        merged.update({k: round(v, 4) for k, v in durations.items()})
         cache.set(DURATIONS_KEY, merged)
         if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or \
                 session.shouldstop or session.shouldfail:
@@ -119,7 +123,7 @@ class Recorder:
         kept: dict[str, object] = dict(runs) if isinstance(runs, Mapping) else {}
         key = selection_key(self.config.invocation_params.args)
         kept.pop(key, None)
-        kept[key] = [len(self.durations), round(sum(self.durations.values()), 4)]
+        kept[key] = [len(durations), round(sum(durations.values()), 4)]
         while len(kept) > MAX_SELECTIONS:
             kept.pop(next(iter(kept)))
         cache.set(RUNS_KEY, kept)

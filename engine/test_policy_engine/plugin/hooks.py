@@ -3,8 +3,9 @@
 Thin hooks. `policy.discovery` finds the policy; only then is `plugin.run` imported,
 which loads it and applies the pure functions: `policy.categories` (category and limit
 of each test), `policy.timeouts` (pytest-timeout marker and JUnit properties),
-`plugin.parallel` (pytest-xdist), `plugin.summary`; `plugin.timing` judges each test's
-time after it ran (`policy.verdict`: the idle-machine estimate and the verdict line).
+`plugin.parallel` (pytest-xdist), `plugin.summary`; `plugin.phases` (registered with the
+policy) judges each test's time after it ran (`plugin.timing`, `policy.verdict`: the
+idle-machine estimate and the verdict line).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from test_policy_engine.plugin.timing import RUNNING, START, VERDICT, snapshot
 from test_policy_engine.policy.discovery import find_policy
 
 if TYPE_CHECKING:
@@ -131,16 +131,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is None:
         config.pluginmanager.register(active.summary_hooks(), "test_policy_summary")
     if not active.debugging:
-        from test_policy_engine.plugin.fixtures import BroadFixtures
-
-        kills = [c.limit * active.policy.kill_after for c in active.policy.categories.values()]
-        config.pluginmanager.register(
-            BroadFixtures(config.rootpath, max(kills, default=0.0) if active.timeouts else 0.0,
-                          active.policy.warn_ratio), "test_policy_broad_fixtures")
-    if active.timeouts and not active.debugging and hasattr(signal, "SIGALRM"):
-        from test_policy_engine.plugin.kill import KillPoint
-
-        config.pluginmanager.register(KillPoint(), "test_policy_kill_point")
+        _register_phases(config, active)
     from test_policy_engine.guard.plugin import make_plugin  # the runtime guard (`forbid:`)
 
     guard = make_plugin(active.policy, active.found.shown_as, config.rootpath,
@@ -150,7 +141,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
     from test_policy_engine.plugin import scheduling
 
-    scheduling.configure(config, workerinput)
+    scheduling.configure(config, workerinput, active.summary)
+
+
+def _register_phases(config: pytest.Config, active: Active) -> None:
+    """The per-test hooks (`plugin.phases`): the verdict, the kill point, broad fixtures."""
+    from test_policy_engine.plugin.fixtures import BroadFixtures
+    from test_policy_engine.plugin.phases import Phases
+
+    phases = Phases()
+    if active.timeouts and hasattr(signal, "SIGALRM"):
+        from test_policy_engine.plugin.kill import KillPoint
+
+        phases = KillPoint()
+    config.pluginmanager.register(phases, "test_policy_phases")
+    kills = [c.limit * active.policy.kill_after for c in active.policy.categories.values()]
+    config.pluginmanager.register(
+        BroadFixtures(phases, config.rootpath,
+                      max(kills, default=0.0) if active.timeouts else 0.0,
+                      active.policy.warn_ratio), "test_policy_broad_fixtures")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -198,39 +207,3 @@ def pytest_collection_modifyitems(
         # `timeout` marker cannot make `-k timeout` (or `-k out`) select every test.
         active.apply(config, items)
     return result
-
-
-# The timing verdict (`plugin.timing`): figures read at the start of each test's setup
-# and as each phase's report is made; judged on the call and teardown reports. Only tests that
-# `Active.apply` gave a `VERDICT` pay for more than one stash lookup.
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
-    if VERDICT in item.stash:
-        item.stash[START] = snapshot()
-    return (yield)
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
-    if VERDICT not in item.stash:
-        return (yield)
-    item.stash[RUNNING] = True
-    try:
-        return (yield)
-    finally:
-        item.stash[RUNNING] = False
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    verdict = item.stash.get(VERDICT, None)
-    # A report made while the test's call still runs (a subtest's) is part of the test,
-    # judged with the whole of it.
-    if verdict is not None and not item.stash.get(RUNNING, False):
-        verdict.judge(item, report)
-    return report

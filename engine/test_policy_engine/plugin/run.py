@@ -436,7 +436,8 @@ class _SummaryHooks:
         if self.collected is not None and not self.recorded and report.when == "teardown":
             report.user_properties.append((COLLECTED_PROPERTY, str(self.collected)))
             self.recorded = True
-        self.active.summary.add(report.nodeid, report.user_properties, report.duration)
+        self.active.summary.add(report.nodeid, report.user_properties, report.duration,
+                                report.when)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         lines = self.active.summary.lines(

@@ -21,9 +21,12 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from test_policy_engine.plugin.summary import RunSummary
 
 #: Key in pytest-xdist's `workerinput`: the directory the workers write their maps to.
 GROUPS_DIR_KEY = "test_policy_groups_dir"
@@ -209,7 +212,8 @@ def _local_workers(config: pytest.Config) -> bool:
     return all(str(spec).startswith("popen") for spec in specs)
 
 
-def configure(config: pytest.Config, workerinput: Mapping[str, Any] | None) -> None:
+def configure(config: pytest.Config, workerinput: Mapping[str, Any] | None,
+              summary: RunSummary) -> None:
     """Controller: make the maps' directory for loadgroup; worker: register the writer."""
     if workerinput is not None:
         directory = workerinput.get(GROUPS_DIR_KEY)
@@ -219,7 +223,7 @@ def configure(config: pytest.Config, workerinput: Mapping[str, Any] | None) -> N
         return
     from test_policy_engine.plugin.history import Recorder
 
-    config.pluginmanager.register(Recorder(config), "test_policy_history")
+    config.pluginmanager.register(Recorder(config, summary), "test_policy_history")
     if config.getoption("dist", "no") != "loadgroup" or not _local_workers(config):
         return
     import shutil

@@ -58,10 +58,17 @@ class RunSummary:
     tests: dict[str, _Test] = field(default_factory=dict)
     fixtures: dict[str, None] = field(default_factory=dict)  # slow broad fixtures, in order
     debt: dict[str, str] = field(default_factory=dict)  # listed test -> "known" | "fixed"
+    earlier: dict[str, float] = field(default_factory=dict)  # setup + call, until teardown
 
     def add(self, nodeid: str, user_properties: Sequence[tuple[str, object]],
-            duration: float) -> None:
-        """Add one phase report; reports without our properties are ignored."""
+            duration: float, when: str = "teardown") -> None:
+        """Add one phase report; reports without our properties are ignored. Only the
+        teardown report, the last of a test, is read: the setup's and the call's durations
+        wait for it in `earlier` (the figures are written on the teardown report)."""
+        if when != "teardown":
+            self.earlier[nodeid] = self.earlier.get(nodeid, 0.0) + duration
+            return
+        duration += self.earlier.pop(nodeid, 0.0)
         props = read_properties(user_properties)
         if CATEGORY_PROPERTY not in props:
             return

@@ -1,4 +1,4 @@
-"""The timing verdict's state on each test (`Verdict`, kept in `item.stash`) and the
+"""The timing verdict of each test (`Verdict`, kept in `item.stash`), its run (`Run`) and the
 per-test load figures: CPU time and time spent waiting for a CPU, read at the start
 of a test's setup and as each phase's report is made.
 
@@ -47,19 +47,34 @@ Snapshot = tuple[float, float, float]  # (cpu, wait, monotonic wall clock), seco
 
 #: The limit a test is judged by, set on each selected test by `Active.apply`.
 VERDICT: pytest.StashKey[Verdict] = pytest.StashKey()
-#: (cpu, wait) at the start of the test's setup.
-START: pytest.StashKey[Snapshot] = pytest.StashKey()
-#: (wall, cpu, wait) of the setup of fixtures broader than the function in this test's
-#: setup (`plugin.fixtures`), left out of its verdict.
-BROAD: pytest.StashKey[tuple[float, float, float]] = pytest.StashKey()
-#: True while the test's call runs (a report made meanwhile is a subtest's).
-RUNNING: pytest.StashKey[bool] = pytest.StashKey()
-#: Whether a verdict was already reported (not failed) for this test.
-REPORTED: pytest.StashKey[bool] = pytest.StashKey()
 
 
-#: The test's setup + call durations so far, and whether a phase already failed.
-SO_FAR: pytest.StashKey[tuple[float, bool]] = pytest.StashKey()
+@dataclass(slots=True)
+class Run:
+    """One test's run, from the start of its setup to its teardown report (made and kept
+    by `plugin.phases`: a process runs one test at a time)."""
+
+    item: pytest.Item
+    verdict: Verdict
+    start: Snapshot  # at the start of the setup
+    #: wall, CPU and wait of the setup of fixtures broader than the function in this
+    #: test's setup (`plugin.fixtures`), left out of its verdict.
+    broad: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    running: bool = False  # the call runs (a report made meanwhile is a subtest's)
+    reported: bool = False  # a verdict line was already reported (not failed)
+    failed: bool = False  # a phase failed
+
+    def figures(self) -> Figures:
+        """The test's figures from the start of its setup to now."""
+        cpu, wait, wall = snapshot()
+        start, broad = self.start, self.broad
+        return Figures(max(wall - start[2] - broad[0], 0.0),
+                       max(cpu - start[0] - broad[1], 0.0),
+                       max(wait - start[1] - broad[2], 0.0))
+
+    def wall(self) -> float:
+        """The wall time so far: a bound of the estimate that costs one clock read."""
+        return _wall() - self.start[2] - self.broad[0]
 
 
 @dataclass(frozen=True)
@@ -72,70 +87,64 @@ class Verdict:
     fails: bool = True  # False under `enforce: warn`: the verdict is only reported
     debt: Debt | None = field(default=None, compare=False)  # the baseline's slow tests
 
-    def judge(self, item: pytest.Item, report: pytest.TestReport) -> None:
-        """On each phase's report (made right after the phase): add up the durations.
-        After the call, a passing test over its limit fails; on the teardown report the
-        figures are written, and a test still passing but now over fails there. A test
-        the baseline lists as known debt passes, with the line recorded; one it lists
-        and that is within its limit is recorded as fixed."""
-        stash = item.stash
-        duration, failed = stash.get(SO_FAR, (0.0, False))
-        duration += report.duration  # pytest's clock: only where ours did not start
+    def judge(self, report: pytest.TestReport, run: Run) -> None:
+        """On each phase's report (made right after the phase). After the call, a passing
+        test over its limit fails; on the teardown report the figures are written, and a
+        test still passing but now over fails there. A test the baseline lists as known
+        debt passes, with the line recorded; one it lists and that is within its limit is
+        recorded as fixed."""
         when = report.when
-        broad = stash.get(BROAD, None)  # broad fixtures' setup: not this test's time
-        start = stash.get(START, None)
         if when == "setup":
-            stash[SO_FAR] = (duration, failed or report.failed)
+            run.failed = report.failed
             return
-        if start is not None:
-            cpu, wait, wall = snapshot()
-            cpu, wait, wall = cpu - start[0], wait - start[1], wall - start[2]
-            if broad is not None:
-                wall, cpu, wait = wall - broad[0], cpu - broad[1], wait - broad[2]
-            figures = Figures(max(wall, 0.0), max(cpu, 0.0), max(wait, 0.0))
-        else:
-            if broad is not None:
-                duration -= broad[0]
-            figures = Figures(max(duration, 0.0))
-        if when == "teardown":
-            report.user_properties.extend(figures.properties())
-        if not failed and report.passed and not hasattr(report, "wasxfail"):
+        judged = not run.failed and report.passed and not hasattr(report, "wasxfail")
+        if when == "call":
+            # The estimate is never above the wall time: within the limit on the wall
+            # clock, there is nothing to judge yet (the common case, one clock read).
+            if judged and run.wall() > self.limit:
+                figures = run.figures()
+                if is_over(self.limit, figures):
+                    self._over(report, run, figures)
+            run.failed = run.failed or report.failed
+            return
+        figures = run.figures()
+        report.user_properties.extend(figures.properties())
+        if judged:
             if is_over(self.limit, figures):
-                failed = self._over(item, report, figures)
-            elif (when == "teardown" and self.debt is not None
-                  and not stash.get(REPORTED, False)
-                  and self.debt.fixed(strip_group_suffix(item.nodeid), figures.estimate,
+                self._over(report, run, figures)
+            elif (self.debt is not None and not run.reported
+                  and self.debt.fixed(strip_group_suffix(report.nodeid), figures.estimate,
                                       self.limit)):
-                _record(item, report, BASELINE_PROPERTY, "fixed")
-        stash[SO_FAR] = (duration, failed or report.failed)
+                _record(run.item, report, BASELINE_PROPERTY, "fixed")
+        run.failed = run.failed or report.failed
 
-    def _over(self, item: pytest.Item, report: pytest.TestReport, figures: Figures) -> bool:
-        """A passing test over its limit: fail it (True) or record the line."""
+    def _over(self, report: pytest.TestReport, run: Run, figures: Figures) -> None:
+        """A passing test over its limit: fail it, or record the line."""
         line = message(self.category, self.limit, self.where, figures)
         standing = (None if self.debt is None
-                    else self.debt.standing(strip_group_suffix(item.nodeid), figures.estimate))
+                    else self.debt.standing(strip_group_suffix(report.nodeid),
+                                            figures.estimate))
         if standing is not None and standing[0] == "known":
-            if not item.stash.get(REPORTED, False):
-                item.stash[REPORTED] = True
+            if not run.reported:
+                run.reported = True
                 assert self.debt is not None
                 known = self.debt.known_line(figures.estimate, self.limit, standing[1])
-                _record(item, report, BASELINE_PROPERTY, "known")
+                _record(run.item, report, BASELINE_PROPERTY, "known")
                 report.sections.append(("test policy", known))
-            return False
+            return
         if standing is not None:
             assert self.debt is not None
             line += self.debt.failing_note(*standing)
         if self.fails:
             report.outcome = "failed"
             report.longrepr = line
-            return True
-        if not item.stash.get(REPORTED, False):  # `enforce: warn`: said, not failed
+            return
+        if not run.reported:  # `enforce: warn`: said, not failed
             # No warning: under `filterwarnings = error` one raised in a report hook
             # is an INTERNALERROR. The line goes to the report and the JUnit instead.
-            item.stash[REPORTED] = True
-            _record(item, report, REPORTED_PROPERTY, reported(line))
+            run.reported = True
+            _record(run.item, report, REPORTED_PROPERTY, reported(line))
             report.sections.append(("test policy", reported(line)))
-        return False
 
 
 def _record(item: pytest.Item, report: pytest.TestReport, name: str, value: str) -> None:

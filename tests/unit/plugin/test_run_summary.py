@@ -58,10 +58,10 @@ def test_only_five_late_tests_are_listed_without_v():
 def test_a_test_slowed_by_load_is_counted_by_its_idle_estimate_as_the_verdict_and_audit_do():
     result = RunSummary(warn_ratio=0.8)
     nodeid = "tests/unit/test_a.py::test_busy"
-    result.add(nodeid, props("unit", "1"), 0.1)
-    result.add(nodeid, props("unit", "1"), 2.5)  # 2.6 s of wall time on a loaded machine
+    result.add(nodeid, props("unit", "1"), 0.1, "setup")
+    result.add(nodeid, props("unit", "1"), 2.5, "call")  # 2.6 s of wall time under load
     result.add(nodeid, [*props("unit", "1"), ("test_policy.wall", "2.650"),
-                        ("test_policy.estimate", "0.300")], 0.05)
+                        ("test_policy.estimate", "0.300")], 0.05, "teardown")
     line = result.lines(verbosity=0)[0]
     assert "slowest 0.30 s" in line
     assert "0 over 80 % of the limit" in line
@@ -71,3 +71,14 @@ def test_an_estimate_above_the_wall_time_is_not_believed():
     result = RunSummary(warn_ratio=0.8)
     result.add("t.py::test_x", [*props("unit", "1"), ("test_policy.estimate", "7")], 0.5)
     assert "slowest 0.50 s" in result.lines(verbosity=0)[0]
+
+
+def test_the_setup_and_call_durations_count_once_the_teardown_report_comes():
+    result = RunSummary(warn_ratio=0.8)
+    nodeid = "tests/unit/test_a.py::test_slow_setup"
+    result.add(nodeid, props("unit", "1"), 0.7, "setup")
+    result.add(nodeid, props("unit", "1"), 0.2, "call")
+    assert result.lines(verbosity=0) == []  # nothing known of the test before its teardown
+    result.add(nodeid, props("unit", "1"), 0.05, "teardown")
+    assert "slowest 0.95 s" in result.lines(verbosity=0)[0]
+    assert result.earlier == {}

@@ -1,0 +1,87 @@
+"""The plugin's per-test hooks: one wrapper per phase of a test, and one per report.
+
+Every hook an installed plugin implements runs for every test (pluggy calls each
+implementation with its own arguments, a wrapper as a generator), so the timing verdict,
+the kill point (`plugin.kill`, a subclass) and the broad fixtures (`plugin.fixtures`)
+share these wrappers instead of having their own, and the state of the test being run is
+one `Run` held here, not a handful of `item.stash` keys. Registered only when a policy is
+in force and no debugger is asked for: a run without a policy pays for none of it.
+`benchmarks/bench_per_test.py` counts what one test costs.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Generator
+from types import FrameType
+from typing import Any
+
+import pytest
+
+from test_policy_engine.plugin.timing import VERDICT, Run, snapshot
+
+Handler = Callable[[int, FrameType | None], Any]
+
+
+class Phases:
+    """Takes each test's start figures, judges its reports (`Verdict.judge`)."""
+
+    def __init__(self) -> None:
+        self.run: Run | None = None  # the test being run (a process runs one at a time)
+        self.setting_up: Run | None = None  # while its setup runs (broad fixtures)
+        # The kill point's state (`plugin.kill`): whether a phase of the test runs, and
+        # pytest-timeout's handler held when its timer fired outside one.
+        self.in_phase = False
+        self.held: tuple[pytest.Item, Handler] | None = None
+
+    def _enter(self, item: pytest.Item) -> None:
+        """Enter a phase of `item`: a kill held for it acts now. The phase ends in the
+        wrapper's own `finally` (these wrappers are the outermost), not at the report: a
+        report made while the test runs (a subtest's) does not end the phase."""
+        self.in_phase = True
+        held = self.held
+        if held is not None:
+            self.held = None
+            if held[0] is item:
+                held[1](signal.SIGALRM, None)  # raises pytest-timeout's `Failed: Timeout`
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        __tracebackhide__ = True
+        verdict = item.stash.get(VERDICT, None)
+        self.run = self.setting_up = (None if verdict is None
+                                      else Run(item, verdict, snapshot()))
+        try:
+            self._enter(item)
+            return (yield)
+        finally:
+            self.in_phase = False
+            self.setting_up = None
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        __tracebackhide__ = True
+        run = self.run
+        if run is not None and run.item is item:
+            run.running = True
+        try:
+            self._enter(item)
+            return (yield)
+        finally:
+            self.in_phase = False
+            if run is not None:
+                run.running = False
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        run = self.run
+        # A report made while the test's call still runs (a subtest's) is part of the
+        # test, judged with the whole of it.
+        if run is not None and run.item is item and not run.running:
+            run.verdict.judge(report, run)
+            if report.when == "teardown":
+                self.run = None
+        return report
