@@ -16,7 +16,7 @@ from pathlib import Path
 
 from test_policy_engine.adopt import merge, parallel_check, pytest_config, scaffold
 from test_policy_engine.cli.files import write_atomic
-from test_policy_engine.cli.generate import check, generated, owned_files, write_rules
+from test_policy_engine.cli.generate import MANIFEST, check, generated, owned_files, write_rules
 from test_policy_engine.policy.errors import UserError
 from test_policy_engine.policy.globs import glob_problem
 from test_policy_engine.policy.loader import load_policy, parse_policy
@@ -121,7 +121,8 @@ def contents(root: Path, layout: scaffold.Layout) -> scaffold.Contents:
             if HYPOTHESIS_IMPORT.search(text):
                 hypothesis = True
                 break
-    runner = "\n".join(filter(None, (_read_quietly(root / name) for name in RUNNER_FILES)))
+    runner = "\n".join(_uncommented(config) for name in RUNNER_FILES
+                       if (config := _read_quietly(root / name)) is not None)
     doctest: tuple[str, ...] = ()
     if "--doctest-modules" in runner:
         doctest += _source_globs(root, layout.roots)
@@ -129,6 +130,15 @@ def contents(root: Path, layout: scaffold.Layout) -> scaffold.Contents:
         given = [g for g in DOCTEST_GLOB.findall(runner) if glob_problem(g) is None]
         doctest += tuple(dict.fromkeys(given)) or scaffold.DOCTEST_FILE_GLOBS
     return scaffold.Contents(mypy_yml=mypy_yml, doctest_paths=doctest, hypothesis=hypothesis)
+
+
+#: A whole-line comment in an ini, TOML, Python or Makefile: pluggy's tox.ini keeps a
+#: disabled `#--pyargs --doctest-modules` line, which runs no doctest.
+COMMENT_LINE = re.compile(r"^[ \t]*[#;].*$", re.M)
+
+
+def _uncommented(text: str) -> str:
+    return COMMENT_LINE.sub("", text)
 
 
 def _read_quietly(path: Path) -> str | None:
@@ -278,8 +288,9 @@ def run(args: argparse.Namespace) -> int:
     policy = _policy(changes, args.policy, policy_path)
     source = policy_path.name
     rules_diff = check(policy, rules_dir, source)
+    ours = {*owned_files(rules_dir), rules_dir / MANIFEST}  # the manifest lists the others
     theirs = [p for p in sorted(rules_dir.iterdir()) if p.is_file()
-              and p not in owned_files(rules_dir)] if rules_dir.is_dir() else []
+              and p not in ours] if rules_dir.is_dir() else []
     if not args.dry_run:
         _check_writable(root, changes)
     if args.dry_run:
