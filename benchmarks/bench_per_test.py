@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_verdict import make_project
+from bench_verdict import ENV, make_project
 
 PYTEST = ("-m", "pytest", "-q", "-p", "no:randomly")
 
@@ -30,13 +30,13 @@ PYTEST = ("-m", "pytest", "-q", "-p", "no:randomly")
 def calls(root: Path, *extra: str) -> int:
     out = root / "profile.out"
     subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), *PYTEST, *extra],
-                   cwd=root, check=True, stdout=subprocess.DEVNULL)
+                   cwd=root, check=True, stdout=subprocess.DEVNULL, env=ENV)
     return int(pstats.Stats(str(out)).total_calls)  # type: ignore[attr-defined]
 
 
 def instructions(root: Path, *extra: str) -> int:
     done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                           sys.executable, *PYTEST, *extra], cwd=root, check=True,
+                           sys.executable, *PYTEST, *extra], cwd=root, check=True, env=ENV,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     found = re.search(r"Collected : (\d+)", done.stderr)
     if found is None:
