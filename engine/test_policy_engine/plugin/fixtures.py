@@ -12,6 +12,7 @@ point of the policy applies (`signal` method: the remaining time is put back aft
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Generator
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from test_policy_engine.plugin import leftovers
 from test_policy_engine.plugin.phases import Phases
 from test_policy_engine.plugin.summary import FIXTURE_PROPERTY
 from test_policy_engine.plugin.timing import snapshot
@@ -50,6 +52,9 @@ class BroadFixtures:
             self.depth -= 1
             self._resume_kill(remaining)
             broad = run.broad
+            if self.largest_kill > 0 and leftovers.PROC.is_dir():
+                # What it started is kept if the test is then stopped at its kill point.
+                run.kept = (run.kept or set()) | leftovers.descendant_pids(os.getpid())
             broad[0] += wall
             broad[1] += max(cpu - cpu0, 0.0)
             broad[2] += max(wait - wait0, 0.0)

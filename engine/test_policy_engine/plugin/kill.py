@@ -29,7 +29,9 @@ from typing import Any
 
 import pytest
 
+from test_policy_engine.plugin import leftovers
 from test_policy_engine.plugin.phases import Handler, Phases
+from test_policy_engine.plugin.timing import wall_clock
 
 #: The C module that `signal` wraps (`signal` itself elsewhere): its getsignal and signal
 #: take and give plain ints, not enums (0.7 us for both, 16 us through `signal`, a test).
@@ -60,11 +62,24 @@ class KillPoint(Phases):
         def deferring(signum: int, frame: FrameType | None) -> Any:
             __tracebackhide__ = True
             if self.in_phase:
+                self.stopped = item
                 return handler(signum, frame)
             self.held = (item, handler)
             return None
 
         return deferring
+
+    def _stop_left_behind(self) -> None:
+        """After the teardown of a test the kill point stopped: what it left running."""
+        self.stopped = None
+        run = self.run
+        boot = leftovers.boot_clock()
+        if run is None or boot is None:
+            return
+        offset = boot - wall_clock()  # the wall clock (monotonic) -> seconds since boot
+        found = leftovers.stop_left_behind(run.start[2] + offset, run.kept or set())
+        if found:
+            run.leftovers = found
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None
@@ -77,12 +92,16 @@ class KillPoint(Phases):
                 return (yield)
             finally:
                 self.in_phase = False
+                if self.stopped is item:
+                    self._stop_left_behind()
         if self.seconds > 0:
             signal.setitimer(signal.ITIMER_REAL, self.seconds)  # a hanging teardown
         try:
             result = yield
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
+            if self.stopped is item:
+                self._stop_left_behind()
         try:
             held[1](signal.SIGALRM, None)
         finally:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from test_policy_engine.plugin.summary import LEFTOVERS_PROPERTY
 from test_policy_engine.plugin.timing import VERDICT, Run, snapshot
 
 Handler = Callable[[int, FrameType | None], Any]
@@ -33,6 +34,7 @@ class Phases:
         # pytest-timeout's handler held when its timer fired outside one.
         self.in_phase = False
         self.held: tuple[pytest.Item, Handler] | None = None
+        self.stopped: pytest.Item | None = None  # the test the kill point acted on
 
     def _enter(self, item: pytest.Item) -> None:
         """Enter a phase of `item`: a kill held for it acts now. The phase ends in the
@@ -43,6 +45,7 @@ class Phases:
         if held is not None:
             self.held = None
             if held[0] is item:
+                self.stopped = item
                 held[1](signal.SIGALRM, None)  # raises pytest-timeout's `Failed: Timeout`
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -84,4 +87,7 @@ class Phases:
             run.verdict.judge(report, run)
             if report.when == "teardown":
                 self.run = None
+                if run.leftovers:  # in the JUnit and the summary
+                    report.user_properties.append((LEFTOVERS_PROPERTY,
+                                                   "; ".join(run.leftovers)))
         return report

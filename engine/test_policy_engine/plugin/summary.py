@@ -12,6 +12,9 @@ from test_policy_engine.policy.verdict import ESTIMATE_PROPERTY
 
 #: The plugin's property naming a slow broad fixture (`plugin.fixtures`).
 FIXTURE_PROPERTY = "test_policy.fixture"
+#: The processes a test stopped at its kill point left running, terminated
+#: (`plugin.leftovers`): `pid 123 (python -m http.server); pid 124 (...)`.
+LEFTOVERS_PROPERTY = "test_policy.leftovers"
 
 
 def strip_group_suffix(nodeid: str) -> str:
@@ -57,6 +60,7 @@ class RunSummary:
     baseline: str = ""  # the baseline file, as shown; "" without one
     tests: dict[str, _Test] = field(default_factory=dict)
     fixtures: dict[str, None] = field(default_factory=dict)  # slow broad fixtures, in order
+    leftovers: dict[str, str] = field(default_factory=dict)  # stopped test -> its processes
     debt: dict[str, str] = field(default_factory=dict)  # listed test -> "known" | "fixed"
     earlier: dict[str, float] = field(default_factory=dict)  # setup + call, until teardown
 
@@ -84,6 +88,8 @@ class RunSummary:
         for name, value in user_properties:
             if name == FIXTURE_PROPERTY:
                 self.fixtures[str(value)] = None
+            elif name == LEFTOVERS_PROPERTY:
+                self.leftovers[key] = str(value)
             elif name == BASELINE_PROPERTY:
                 self.debt[key] = str(value)
             elif name == ESTIMATE_PROPERTY:  # on the teardown report, with the other figures
@@ -131,6 +137,11 @@ class RunSummary:
         if self.fixtures:
             out.append("slow broad fixtures (their setup is left out of the tests' verdicts):")
             out += [f"  {printable(line)}" for line in self.fixtures]
+        if self.leftovers:
+            out.append("processes left running by tests stopped at their kill point "
+                       "(terminated):")
+            out += [f"  {printable(nodeid)}: {printable(what)}"
+                    for nodeid, what in self.leftovers.items()]
         out += self._debt_lines(verbosity)
         return out
 

@@ -63,6 +63,12 @@ class Run:
     running: bool = False  # the call runs (a report made meanwhile is a subtest's)
     reported: bool = False  # a verdict line was already reported (not failed)
     failed: bool = False  # a phase failed
+    #: The processes alive when the setup of a broad fixture in this test's setup ended
+    #: (theirs, not this test's: `plugin.leftovers`), where there were any.
+    kept: set[int] | None = None
+    #: The processes this test left running when it was stopped at its kill point, and
+    #: that were terminated (`plugin.leftovers`).
+    leftovers: list[str] | None = None
 
     def figures(self) -> Figures:
         """The test's figures from the start of its setup to now."""
@@ -74,7 +80,7 @@ class Run:
 
     def wall(self) -> float:
         """The wall time so far: a bound of the estimate that costs one clock read."""
-        return _wall() - self.start[2] - self.broad[0]
+        return wall_clock() - self.start[2] - self.broad[0]
 
 
 @dataclass(frozen=True)
@@ -178,11 +184,11 @@ def _wait() -> float:
 def snapshot() -> Snapshot:
     """(CPU time of this thread and its waited-for children, time waited for a CPU, the
     wall clock)."""
-    return time.thread_time() + _children_cpu(), _wait(), _wall()
+    return time.thread_time() + _children_cpu(), _wait(), wall_clock()
 
 
 if hasattr(time, "clock_gettime") and hasattr(time, "CLOCK_MONOTONIC"):
-    def _wall() -> float:
+    def wall_clock() -> float:
         # A clock that freezegun and time-machine leave alone: they replace
         # `time.perf_counter`, `time.monotonic` (and every module attribute bound to
         # them, pytest's own included, so its report durations go wrong under a frozen
@@ -191,5 +197,5 @@ if hasattr(time, "clock_gettime") and hasattr(time, "CLOCK_MONOTONIC"):
 else:  # pragma: no cover (Windows)
     _CLOCK = {"perf_counter": time.perf_counter}  # in a dict: no module attribute to patch
 
-    def _wall() -> float:
+    def wall_clock() -> float:
         return _CLOCK["perf_counter"]()
