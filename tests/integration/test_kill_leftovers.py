@@ -46,6 +46,49 @@ STARTS_AND_HANGS = """
 
     def test_the_session_server_is_still_up(shared):
         assert shared.poll() is None
+
+    @pytest.fixture(scope="session")
+    def lazy():
+        child = start("lazy.pid")
+        yield child
+        child.terminate()
+        child.wait()
+
+    def test_asks_for_a_session_server_in_its_call_then_hangs(request):
+        request.getfixturevalue("lazy")
+        time.sleep(30)
+
+    def test_the_lazy_session_server_is_still_up(lazy):
+        assert lazy.poll() is None
+"""
+
+#: One category, so that the largest kill point (a broad fixture's) is short as well.
+ONE_CATEGORY = """\
+version: 1
+kill_after: 4
+categories:
+  unit: {limit: 0.1, default: true, paths: ["tests/unit/**"]}
+parallel:
+  enabled: false
+"""
+
+SESSION_SETUP_HANGS = """
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import pytest
+
+    @pytest.fixture(scope="session")
+    def server():
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        Path("broken.pid").write_text(str(child.pid))
+        time.sleep(30)  # stopped at the largest kill point, half-way through its setup
+        yield child
+
+    def test_needs_it(server):
+        pass
 """
 
 
@@ -75,9 +118,9 @@ def test_processes_a_stopped_test_started_are_terminated_and_a_session_server_is
     pytester.makepyfile(**{"tests/unit/test_servers": STARTS_AND_HANGS})
     result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=OUTER)
     try:
-        result.assert_outcomes(passed=1, errors=1, failed=1)
+        result.assert_outcomes(passed=2, errors=1, failed=2)
         pids = {name: int((pytester.path / f"{name}.pid").read_text())
-                for name in ("fixture", "call", "session")}
+                for name in ("fixture", "call", "session", "lazy")}
         result.stdout.fnmatch_lines([
             "processes left running by tests stopped at their kill point (terminated):",
             f"  tests/unit/test_servers.py::test_hangs_in_its_fixture: pid {pids['fixture']} "
@@ -85,12 +128,32 @@ def test_processes_a_stopped_test_started_are_terminated_and_a_session_server_is
             f"  tests/unit/test_servers.py::test_hangs_after_starting_one: pid {pids['call']} "
             "(*python -c import time; time.sleep(60))",
         ])
-        # The session fixture's process, started in the second test's setup, was kept
-        # for the third test (which passed) and ended by its own finalizer.
+        # The session fixtures' processes, started in a stopped test's setup or call, were
+        # kept for the tests after it (which passed) and ended by their finalizers.
         assert f"pid {pids['session']} (" not in result.stdout.str()
+        assert f"pid {pids['lazy']} (" not in result.stdout.str()
     finally:
         for pid_file in pytester.path.glob("*.pid"):  # never leave them, pass or fail
             pid = int(pid_file.read_text())
             if alive(pid):
                 os.kill(pid, 9)
     assert all(gone_soon(pid) for pid in pids.values())
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_a_broad_fixture_stopped_half_way_through_its_own_setup_leaves_no_process(
+        pytester, monkeypatch):
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    (pytester.path / "policy.yaml").write_text(ONE_CATEGORY)
+    pytester.makepyfile(**{"tests/unit/test_broken": SESSION_SETUP_HANGS})
+    result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=OUTER)
+    pid = int((pytester.path / "broken.pid").read_text())
+    try:
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines([
+            f"  tests/unit/test_broken.py::test_needs_it: pid {pid} (*time.sleep(60))"])
+    finally:
+        if alive(pid):
+            os.kill(pid, 9)
+    assert gone_soon(pid)

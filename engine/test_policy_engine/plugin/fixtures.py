@@ -29,7 +29,7 @@ from test_policy_engine.plugin.timing import snapshot
 class BroadFixtures:
     def __init__(self, phases: Phases, root: Path, largest_kill: float,
                  warn_ratio: float) -> None:
-        self.phases = phases  # whose `setting_up` is the test whose setup runs
+        self.phases = phases  # whose `run` is the test being run
         self.root = root
         self.largest_kill = largest_kill
         self.warn_ratio = warn_ratio
@@ -38,22 +38,27 @@ class BroadFixtures:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[object]
                              ) -> Generator[None, object, object]:
-        run = self.phases.setting_up
+        # In the test's setup, or in its call (`request.getfixturevalue`).
+        run = self.phases.run
         if run is None or fixturedef.scope == "function" or self.depth:
             return (yield)
         self.depth += 1
         remaining = self._pause_kill()
         cpu0, wait0, start = snapshot()
+        done = False
         try:
-            return (yield)
+            result = yield
+            done = True
+            return result
         finally:
             cpu, wait, end = snapshot()
             wall = end - start
             self.depth -= 1
             self._resume_kill(remaining)
             broad = run.broad
-            if self.largest_kill > 0 and leftovers.PROC.is_dir():
-                # What it started is kept if the test is then stopped at its kill point.
+            if done and self.largest_kill > 0 and leftovers.PROC.is_dir():
+                # What it started is kept if the test is then stopped at its kill point
+                # (not when its own setup failed or was stopped: then it is the test's).
                 run.kept = (run.kept or set()) | leftovers.descendant_pids(os.getpid())
             broad[0] += wall
             broad[1] += max(cpu - cpu0, 0.0)

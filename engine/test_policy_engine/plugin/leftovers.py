@@ -4,8 +4,8 @@ A test stopped while it starts a server (werkzeug's suite: a fixture killed half
 through starting one, so its finalizer never ran) leaves the server running after the
 run. After the teardown of a test that was stopped, the plugin looks for processes
 descended from this one that started while the test ran and are still alive, but for
-those alive when the setup of a fixture broader than the function ended in this test's
-setup (a session server started there belongs to the tests after it too), terminates
+those alive when the setup of a fixture broader than the function ended during this
+test (a session server started there belongs to the tests after it too), terminates
 them (SIGTERM, SIGKILL after a grace period) and says so: a `test_policy.leftovers`
 property and a line of the terminal summary. Only then: a test that was not stopped
 costs nothing here. Read from `/proc/<pid>/stat` (parent, state, start time in clock
@@ -114,7 +114,7 @@ def _command(pid: int) -> str:
     except OSError:
         return "?"
     shown = raw.rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")
-    return shown if len(shown) <= 80 else shown[:77] + "..."
+    return shown if len(shown) <= 200 else shown[:197] + "..."
 
 
 def boot_clock() -> float | None:

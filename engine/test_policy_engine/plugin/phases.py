@@ -29,7 +29,6 @@ class Phases:
 
     def __init__(self) -> None:
         self.run: Run | None = None  # the test being run (a process runs one at a time)
-        self.setting_up: Run | None = None  # while its setup runs (broad fixtures)
         # The kill point's state (`plugin.kill`): whether a phase of the test runs, and
         # pytest-timeout's handler held when its timer fired outside one.
         self.in_phase = False
@@ -52,14 +51,12 @@ class Phases:
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
         __tracebackhide__ = True
         verdict = item.stash.get(VERDICT, None)
-        self.run = self.setting_up = (None if verdict is None
-                                      else Run(item, verdict, snapshot()))
+        self.run = None if verdict is None else Run(item, verdict, snapshot())
         try:
             self._enter(item)
             return (yield)
         finally:
             self.in_phase = False
-            self.setting_up = None
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:

@@ -63,7 +63,7 @@ class Run:
     running: bool = False  # the call runs (a report made meanwhile is a subtest's)
     reported: bool = False  # a verdict line was already reported (not failed)
     failed: bool = False  # a phase failed
-    #: The processes alive when the setup of a broad fixture in this test's setup ended
+    #: The processes alive when the setup of a broad fixture during this test ended
     #: (theirs, not this test's: `plugin.leftovers`), where there were any.
     kept: set[int] | None = None
     #: The processes this test left running when it was stopped at its kill point, and
