@@ -80,11 +80,21 @@ def is_over(limit: float, figures: Figures) -> bool:
     return limit > 0 and figures.estimate > limit
 
 
+def _over(seconds: float, limit: float) -> str:
+    """`seconds` with two decimals, or as many more (up to 6) as it takes not to read as
+    the limit itself when it is over it (`took 0.051 s, limit 0.05 s`, not `0.05 s`)."""
+    for digits in range(2, 7):
+        shown = f"{seconds:.{digits}f}"
+        if seconds <= limit or float(shown) > limit:
+            return shown
+    return shown
+
+
 def message(category: str, limit: float, reason: str, figures: Figures) -> str:
     """The one line a test over its limit fails with."""
-    took = f"took {figures.wall:.2f} s"
+    took = f"took {_over(figures.wall, limit)} s"
     if figures.wall - figures.estimate > CORRECTED * max(figures.wall, 1e-9):
-        took += (f" ({figures.estimate:.2f} s on an idle machine: "
+        took += (f" ({_over(figures.estimate, limit)} s on an idle machine: "
                  f"{figures.wait:.2f} s waiting for a CPU)")
     if reason in (EXPLICIT_REASON, CLI_REASON):
         whose, where = "", f"{reason} {format_limit(limit)}"

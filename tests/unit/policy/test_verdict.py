@@ -70,6 +70,12 @@ def test_the_verdict_line_says_when_the_time_was_corrected_for_load():
         "faster")
 
 
+def test_a_time_just_over_the_limit_never_reads_as_the_limit_itself():
+    assert "took 0.051 s, limit 0.05 s" in message("unit", 0.05, "tests/**", Figures(0.0512))
+    assert "took 1.004 s, limit 1 s" in message("unit", 1, "tests/**", Figures(1.0041))
+    assert "took 1.20 s, limit 1 s" in message("unit", 1, "tests/**", Figures(1.2))
+
+
 def test_an_explicit_limit_is_named_as_such():
     assert message("unit", 0.2, "explicit timeout", Figures(0.3)) == (
         "over its limit: took 0.30 s, limit 0.2 s (explicit timeout 0.2); "
