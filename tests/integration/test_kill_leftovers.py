@@ -105,7 +105,7 @@ def gone_soon(pid: int, seconds: float = 5) -> bool:
     while alive(pid):
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.05)
+        time.sleep(0.05)  # nosemgrep: test-policy.real-sleep (polls a real process)
     return True
 
 

@@ -22,8 +22,12 @@ from xml.parsers import expat
 
 from test_policy_engine.policy.errors import Problem, UserError
 from test_policy_engine.policy.reading import open_regular
-from test_policy_engine.policy.timeouts import COLLECTED_PROPERTY, NODEID_PROPERTY
-from test_policy_engine.policy.verdict import ESTIMATE_PROPERTY, FIGURE_NAMES
+from test_policy_engine.policy.timeouts import (
+    CASCADE_PROPERTY,
+    COLLECTED_PROPERTY,
+    NODEID_PROPERTY,
+)
+from test_policy_engine.policy.verdict import ESTIMATE_PROPERTY, FIGURE_NAMES, WALL_PROPERTY
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 
@@ -253,8 +257,11 @@ class JUnitReader:
                         if not 0.0 <= seconds <= MAX_SECONDS or "_" in raw:
                             seconds = None
                 props = self.properties
+                state = self.state
+                if state[1] and props:
+                    state = own_state(state, props)
                 if props and props[-1][0] in _FIGURES:
-                    seconds, props = judged(seconds, props)
+                    seconds, props = judged(seconds, props, state[1])
                 if test == "internal" and attrs.get("classname") == "pytest":
                     # pytest's INTERNALERROR: the session ended early; not a test.
                     self.internal_error = self.internal_error or self.state[0] == "error"
@@ -262,7 +269,7 @@ class JUnitReader:
                     return
                 self.recorded += 1
                 self.sink(attrs.get("classname", ""), test, seconds,
-                          attrs.get("file") or self.suite_file, self.state,
+                          attrs.get("file") or self.suite_file, state,
                           tuple(props) if props else ())
                 self.case = None
         elif name == "testsuite" and self.suites and self.case is None:
@@ -292,14 +299,17 @@ class JUnitReader:
         if seconds is not None:
             raw = None
         props = self.properties
+        state = self.state
+        if state[1] and props:
+            state = own_state(state, props)
         if props and props[-1][0] in _FIGURES:
-            seconds, props = judged(seconds, props)
+            seconds, props = judged(seconds, props, state[1])
         path = self.suite_path
         if path is None:
             path = self.suite_path = tuple(self.suites)
         return _new_record(CaseRecord, (
             self.source, path, attrs.get("classname", ""), name, file, line, seconds, raw,
-            *self.state, self.pytest, tuple(props), self.nodeid,
+            *state, self.pytest, tuple(props), self.nodeid,
         ))
 
     def chunks(self, path: str | Path) -> Iterator[None]:
@@ -351,16 +361,36 @@ class JUnitReader:
 _new_record = tuple.__new__  # a C call: building NamedTuples without a Python frame
 
 
-def judged(seconds: float | None, props: list[tuple[str, str]]
+def own_state(state: State, props: list[tuple[str, str]]) -> State:
+    """A timed-out testcase's state, not timed out where the plugin recorded that its setup
+    failed on a broad fixture's timeout cached from an earlier test (the fixture timed out
+    once, there; pytest raises the same error again in every test that uses it)."""
+    for key, _ in props:
+        if key == CASCADE_PROPERTY:
+            return (state[0], False, *state[2:])
+    return state
+
+
+def judged(seconds: float | None, props: list[tuple[str, str]], timed_out: bool = False
            ) -> tuple[float | None, list[tuple[str, str]]]:
     """The time to judge and the properties to classify by, from a testcase carrying the
     plugin's load figures: the estimate (as the plugin's own verdict; ignored when
     unreadable or above the recorded time), and the properties without the figures,
-    which then stay the same for every test of a category (the audit caches on them)."""
+    which then stay the same for every test of a category (the audit caches on them).
+    A test that timed out is judged by its recorded time, or the plugin's wall time if
+    longer (a frozen clock makes pytest's 0): the time it ran until it was stopped."""
     kept = []
     for key, value in props:
         if key not in _FIGURES:
             kept.append((key, value))
+        elif timed_out:
+            if key == WALL_PROPERTY:
+                try:
+                    wall = float(value)
+                except ValueError:
+                    continue
+                if 0.0 <= wall <= MAX_SECONDS and (seconds is None or wall > seconds):
+                    seconds = wall
         elif key == ESTIMATE_PROPERTY and seconds is not None:
             try:
                 estimate = float(value)

@@ -50,6 +50,10 @@ class BroadFixtures:
             result = yield
             done = True
             return result
+        except BaseException as error:
+            self.phases.failed_fixtures[id(error)] = (
+                error, f"{fixturedef.scope} fixture {fixturedef.argname}", run.item.nodeid)
+            raise
         finally:
             cpu, wait, end = snapshot()
             wall = end - start

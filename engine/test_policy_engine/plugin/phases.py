@@ -6,7 +6,7 @@ the kill point (`plugin.kill`, a subclass) and the broad fixtures (`plugin.fixtu
 share these wrappers instead of having their own, and the state of the test being run is
 one `Run` held here, not a handful of `item.stash` keys. Registered only when a policy is
 in force and no debugger is asked for: a run without a policy pays for none of it.
-`benchmarks/bench_per_test.py` counts what one test costs.
+`benchmarks/bench_test_cost.py` counts what one test costs.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pytest
 
 from test_policy_engine.plugin.summary import LEFTOVERS_PROPERTY
 from test_policy_engine.plugin.timing import VERDICT, Run, snapshot
+from test_policy_engine.policy.timeouts import CASCADE_PROPERTY
 
 Handler = Callable[[int, FrameType | None], Any]
 
@@ -34,6 +35,10 @@ class Phases:
         self.in_phase = False
         self.held: tuple[pytest.Item, Handler] | None = None
         self.stopped: pytest.Item | None = None  # the test the kill point acted on
+        #: id(exception) -> (the exception, "session fixture db", the test it failed in):
+        #: broad fixtures whose setup raised (`plugin.fixtures`), which pytest raises again
+        #: in the setup of every later test that uses them.
+        self.failed_fixtures: dict[int, tuple[BaseException, str, str]] = {}
 
     def _enter(self, item: pytest.Item) -> None:
         """Enter a phase of `item`: a kill held for it acts now. The phase ends in the
@@ -81,6 +86,8 @@ class Phases:
         # A report made while the test's call still runs (a subtest's) is part of the
         # test, judged with the whole of it.
         if run is not None and run.item is item and not run.running:
+            if report.when == "setup" and report.failed and self.failed_fixtures:
+                self._cascade(item, call, report)
             run.verdict.judge(report, run)
             if report.when == "teardown":
                 self.run = None
@@ -88,3 +95,14 @@ class Phases:
                     report.user_properties.append((LEFTOVERS_PROPERTY,
                                                    "; ".join(run.leftovers)))
         return report
+
+    def _cascade(self, item: pytest.Item, call: pytest.CallInfo[None],
+                 report: pytest.TestReport) -> None:
+        """A setup that failed on a broad fixture's failure from an earlier test."""
+        error = call.excinfo.value if call.excinfo is not None else None
+        found = self.failed_fixtures.get(id(error))
+        if found is not None and found[0] is error and found[2] != item.nodeid:
+            said = f"{found[1]} failed in {found[2]}"
+            item.user_properties.append((CASCADE_PROPERTY, said))
+            report.sections.append(("test policy", f"{said}; pytest raises its error again "
+                                    "in each test that uses it (this one did not run)"))

@@ -18,6 +18,10 @@ REASON_PROPERTY = "test_policy.reason"
 #: The test's pytest node id (without pytest-xdist's `@group` suffix): the audit, its
 #: annotations and `--durations-out` use it instead of guessing it from `classname`.
 NODEID_PROPERTY = "test_policy.nodeid"
+#: On a test whose setup failed on a broad fixture's failure cached from an earlier test
+#: (pytest raises it again for every test that uses the fixture): which fixture, and in
+#: which test it failed. The audit counts such a test's error once, where it happened.
+CASCADE_PROPERTY = "test_policy.failed_fixture"
 #: On the first test a run records: how many tests the run collected (after deselection),
 #: so the audit can tell a run that was cut short from a complete one.
 COLLECTED_PROPERTY = "test_policy.collected"

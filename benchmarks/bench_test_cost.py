@@ -5,7 +5,7 @@ two runs of a side, divided by N, is that side's cost of one test (start-up and
 collection cancel out); counts do not move with the machine's load, so two versions of
 the plugin can be compared on a shared machine.
 
-    .venv/bin/python benchmarks/bench_per_test.py [--tests 500] [--instructions]
+    .venv/bin/python benchmarks/bench_test_cost.py [--tests 500] [--instructions]
 
 Prints calls per test (and instructions per test) for both sides and their ratio.
 """
