@@ -157,15 +157,21 @@ FIVE = """
 def test_a_quick_selection_runs_serially_once_its_time_is_recorded(pytester):
     write_policy(pytester, parallel=PARALLEL)
     pytester.makepyfile(**{"tests/unit/test_five": FIVE})
+    startup = pytester.path / ".pytest_cache" / "v" / "test_policy" / "startup"
     first = pytester.runpytest_subprocess("-v", timeout=OUTER)
+    measured = json.loads(startup.read_text())
     second = pytester.runpytest_subprocess("-v", timeout=OUTER)
     first.assert_outcomes(passed=5)
     second.assert_outcomes(passed=5)
     first.stdout.fnmatch_lines(["*parallel: 2 workers (from the policy)*"])
+    # The first run measured its workers' start-up; the second decides by it.
+    assert set(measured) == {"parallel"}
+    assert 0 < measured["parallel"] < OUTER
     second.stdout.fnmatch_lines(["*parallel: serial: the last run of this selection took "
                                  "* s in 5 tests; 2 workers would save less than their "
-                                 "start-up (~2 s)*"])
+                                 "start-up (~* s, measured in the last parallel run)*"])
     assert "[gw" not in second.stdout.str()  # no worker ran a test (the path may say gw0)
+    assert set(json.loads(startup.read_text())) == {"parallel", "serial"}
 
 
 SKEWED = """

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
 RUNS_KEY = "test_policy/runs"
 DURATIONS_KEY = "test_policy/durations"
 DURATIONS_FILE = ".test_durations"
+#: {"parallel": s, "serial": s}: how long the last parallel run took from its start until
+#: every worker had collected, and the last serial run until it had collected.
+STARTUP_KEY = "test_policy/startup"
+#: A start-up figure beyond this is not believed (a debugger, a suspended laptop).
+MAX_STARTUP = 600.0
 #: Keep at most this many selections in RUNS_KEY.
 MAX_SELECTIONS = 50
 
@@ -81,6 +87,30 @@ def previous_run(cache_dir: Path | None, args: Sequence[str]) -> Previous | None
         return None
 
 
+def startup_cost(cache_dir: Path | None) -> float | None:
+    """What starting workers cost the last parallel run beyond a serial run's own start
+    and collection, in seconds (None: no parallel run recorded)."""
+    if cache_dir is None:
+        return None
+    try:
+        found = json.loads(cache_dir.joinpath("v", *STARTUP_KEY.split("/")).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(found, dict):
+        return None
+    parallel, serial = _seconds(found.get("parallel")), _seconds(found.get("serial"))
+    if parallel is None:
+        return None
+    return max(parallel - (serial or 0.0), 0.0)
+
+
+def _seconds(value: object) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+            0 <= value <= MAX_STARTUP:
+        return float(value)
+    return None
+
+
 def load_durations(rootdir: Path, cache: pytest.Cache | None) -> dict[str, float]:
     """{node id: seconds}: the `.test_durations` file, else the cache's record."""
     path = rootdir / DURATIONS_FILE
@@ -106,6 +136,17 @@ class Recorder:
     def __init__(self, config: pytest.Config, summary: RunSummary) -> None:
         self.config = config
         self.summary = summary
+        self.started = time.monotonic()
+        self.ready: tuple[str, float] | None = None  # ("parallel" | "serial", seconds)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self.ready is None and not session.config.pluginmanager.hasplugin("dsession"):
+            self.ready = ("serial", time.monotonic() - self.started)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
+        # The last worker to finish collecting: the run can hand out all its tests.
+        self.ready = ("parallel", time.monotonic() - self.started)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         cache: pytest.Cache | None = getattr(self.config, "cache", None)
@@ -116,6 +157,11 @@ class Recorder:
         merged = dict(stored) if isinstance(stored, dict) else {}
         merged.update({k: round(v, 4) for k, v in durations.items()})
         cache.set(DURATIONS_KEY, merged)
+        if self.ready is not None:
+            startup = cache.get(STARTUP_KEY, None)
+            figures = dict(startup) if isinstance(startup, Mapping) else {}
+            figures[self.ready[0]] = round(self.ready[1], 3)
+            cache.set(STARTUP_KEY, figures)
         if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or \
                 session.shouldstop or session.shouldfail:
             return  # -x, Ctrl-C: not the whole selection's time

@@ -19,8 +19,9 @@ from typing import Protocol
 SERIAL_ENV = "TEST_POLICY_SERIAL"
 #: pytest-xdist's own override of the `auto` worker count; honoured for `workers: auto`.
 XDIST_AUTO_ENV = "PYTEST_XDIST_AUTO_NUM_WORKERS"
-#: What starting the workers costs a run (seconds, measured: 1-3 s on 2 shared CPUs);
-#: a run goes parallel only when the previous run's time saved exceeds it.
+#: What starting the workers costs a run (seconds, measured: 1-3 s on 2 shared CPUs) until
+#: a parallel run has measured it (`history.startup_cost`); a run goes parallel only when
+#: the previous run's time saved exceeds it.
 STARTUP_SECONDS = 2.0
 #: Dist modes that pin tests to workers; with `thread` timeouts they can hang (xdist #1371).
 GROUPING_DISTS = frozenset({"loadgroup", "loadscope", "loadfile"})
@@ -156,6 +157,8 @@ class Request:
     environ: Mapping[str, str] | None = None
     #: (tests, summed seconds) of the last complete run of this selection, if recorded
     previous: tuple[int, float] | None = None
+    #: What starting the workers cost the last parallel run (seconds), if recorded
+    startup: float | None = None
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,7 @@ def decide(
             return Choice(0, None, f"serial: {how}")
     else:
         workers, how = int(parallel.workers), "from the policy"
-    paid = pays(request.previous, workers)
+    paid = pays(request.previous, workers, request.startup)
     if paid is not None:
         return Choice(0, None, f"serial: {paid}")
     dist, changed = safe_dist(parallel.dist, method)
@@ -243,14 +246,19 @@ def decide(
     return Choice(workers, dist, note)
 
 
-def pays(previous: tuple[int, float] | None, workers: int) -> str | None:
+def pays(previous: tuple[int, float] | None, workers: int, startup: float | None = None
+         ) -> str | None:
     """None when parallel pays (or nothing is known: a first run goes parallel), else why
-    not: the time `workers` would save on the last run is under their start-up cost."""
+    not: the time `workers` would save on the last run is under their start-up cost (as
+    measured in the last parallel run, else `STARTUP_SECONDS`)."""
     if previous is None:
         return None
     tests, seconds = previous
-    if tests >= workers and seconds * (1 - 1 / workers) > STARTUP_SECONDS:
+    cost = STARTUP_SECONDS if startup is None else startup
+    if tests >= workers and seconds * (1 - 1 / workers) > cost:
         return None
+    shown = (f"~{cost:.0f} s" if startup is None
+             else f"~{cost:.1f} s, measured in the last parallel run")
     return (f"the last run of this selection took {seconds:.1f} s in {tests} test"
             f"{'s' if tests != 1 else ''}; {workers} workers would save less than their "
-            f"start-up (~{STARTUP_SECONDS:.0f} s)")
+            f"start-up ({shown})")

@@ -252,6 +252,7 @@ def activate(config: pytest.Config, found: Found, cache_dir: Path | None = None,
         collect_only=bool(config.getoption("collectonly", False)),
         worker=hasattr(config, "workerinput"),
         previous=_previous(config, cache_dir),
+        startup=_startup(cache_dir),
     )
     choice = decide(policy.parallel, method, request)
     if choice.parallel:
@@ -331,6 +332,12 @@ def _previous(config: pytest.Config, cache_dir: Path | None) -> tuple[int, float
 
     found = previous_run(cache_dir, config.invocation_params.args)
     return None if found is None else (found.tests, found.seconds)
+
+
+def _startup(cache_dir: Path | None) -> float | None:
+    from test_policy_engine.plugin.history import startup_cost
+
+    return startup_cost(cache_dir)
 
 
 def _xdist_version() -> str:

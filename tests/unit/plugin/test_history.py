@@ -2,9 +2,11 @@ import json
 
 from test_policy_engine.plugin.history import (
     RUNS_KEY,
+    STARTUP_KEY,
     load_durations,
     previous_run,
     selection_key,
+    startup_cost,
 )
 from test_policy_engine.plugin.parallel import Request, decide, pays
 from test_policy_engine.policy.model import Parallel
@@ -52,3 +54,29 @@ def test_a_durations_file_is_preferred_and_malformed_values_are_dropped(tmp_path
     (tmp_path / ".test_durations").write_text(json.dumps({"t::a": 1.5, "t::b": "slow"}))
     assert load_durations(tmp_path, None) == {"t::a": 1.5}
     assert load_durations(tmp_path / "none", None) == {}
+
+
+def test_the_start_up_measured_in_the_last_parallel_run_decides_instead_of_the_guess():
+    # 8 s saved by 2 workers on a 16 s run: worth a 2 s start-up, not a measured 9.5 s.
+    assert pays((300, 16.0), 2) is None
+    assert pays((300, 16.0), 2, startup=9.5) == (
+        "the last run of this selection took 16.0 s in 300 tests; 2 workers would save "
+        "less than their start-up (~9.5 s, measured in the last parallel run)")
+    # And a cheap measured start-up lets a run the guess would keep serial go parallel.
+    assert pays((300, 3.0), 2) is not None
+    assert pays((300, 3.0), 2, startup=0.8) is None
+
+
+def test_the_start_up_cost_is_the_parallel_runs_start_beyond_a_serial_runs_own(tmp_path):
+    path = tmp_path / "v" / STARTUP_KEY
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"parallel": 4.5, "serial": 1.25}))
+    assert startup_cost(tmp_path) == 3.25
+    path.write_text(json.dumps({"serial": 1.25}))  # no parallel run yet
+    assert startup_cost(tmp_path) is None
+    path.write_text(json.dumps({"parallel": 1.0, "serial": 2.0}))
+    assert startup_cost(tmp_path) == 0.0
+    for broken in ('{"parallel": "4"}', '{"parallel": -1}', '{"parallel": 1e9}', "[1]", "{"):
+        path.write_text(broken)
+        assert startup_cost(tmp_path) is None, broken
+    assert startup_cost(None) is None
