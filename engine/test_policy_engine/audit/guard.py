@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from test_policy_engine.audit.junit import CaseRecord, Properties
-from test_policy_engine.guard.rules import KINDS, MODE_PROPERTY, PROPERTY_PREFIX
+from test_policy_engine.guard.rules import KINDS, KNOWN_MODE, MODE_PROPERTY, PROPERTY_PREFIX
 from test_policy_engine.policy.model import Policy
 from test_policy_engine.policy.timeouts import CATEGORY_PROPERTY, PROPERTY_NAMES
 
@@ -38,12 +38,14 @@ class GuardFinding:
     category: str
     strict: bool
     calls: tuple[tuple[str, str], ...]
+    known: bool = False  # every call listed in the baseline: known debt (`guard` lines)
 
 
 @dataclass(frozen=True)
 class GuardSection:
     failures: list[GuardFinding] = field(default_factory=list)  # strict, in reading order
     warnings: list[GuardFinding] = field(default_factory=list)  # warn
+    known: list[GuardFinding] = field(default_factory=list)  # listed in the baseline
     unlisted_failures: int = 0  # past MAX_LISTED
     unlisted_warnings: int = 0
 
@@ -81,7 +83,8 @@ class GuardCollector:
         if not calls:
             return props
         category = next((v for k, v in rest if k == CATEGORY_PROPERTY), "")
-        strict = self._strict(mode, category)
+        listed = mode == KNOWN_MODE
+        strict = not listed and self._strict(mode, category)
         test = (classname, name)
         known = self.found.get(test)
         if known is not None:  # the same test again (a teardown error, a rerun)
@@ -90,13 +93,14 @@ class GuardCollector:
                 merged.setdefault(kind, message)
             calls = list(merged.items())
             strict = strict or known.strict
+            listed = listed and known.known
         elif len(self.found) >= MAX_LISTED:
             self.unlisted[strict] += 1
             return tuple(rest)
         order = {kind: index for index, kind in enumerate(KINDS)}
         calls.sort(key=lambda call: (order.get(call[0], len(KINDS)), call[0]))
         record = known.record if known is not None else current()
-        self.found[test] = GuardFinding(record, category, strict, tuple(calls))
+        self.found[test] = GuardFinding(record, category, strict, tuple(calls), listed)
         return tuple(rest)
 
     def _strict(self, mode: str | None, category: str) -> bool:
@@ -109,7 +113,8 @@ class GuardCollector:
     def result(self) -> GuardSection:
         findings = list(self.found.values())
         return GuardSection([f for f in findings if f.strict],
-                            [f for f in findings if not f.strict],
+                            [f for f in findings if not f.strict and not f.known],
+                            [f for f in findings if f.known and not f.strict],
                             self.unlisted[True], self.unlisted[False])
 
 
@@ -122,12 +127,13 @@ def _whole(value: str) -> str:
 
 def summary(section: GuardSection | None) -> str:
     """What the summary line adds: `; runtime guard: 2 failures, 1 warning`."""
-    if section is None or not (section.failed or section.warned):
+    if section is None or not (section.failed or section.warned or section.known):
         return ""
     from test_policy_engine.audit.report import plural
 
+    known = f", {len(section.known):,} known" if section.known else ""
     return (f"; runtime guard: {plural(section.failed, 'failure')}, "
-            f"{plural(section.warned, 'warning')}")
+            f"{plural(section.warned, 'warning')}{known}")
 
 
 def text_lines(section: GuardSection | None) -> list[str]:
@@ -198,6 +204,9 @@ def _parts(section: GuardSection) -> list[tuple[str, list[GuardFinding], int]]:
     if section.warned:
         parts.append(("Runtime guard warnings (forbidden calls, mode warn)",
                       section.warnings, section.unlisted_warnings))
+    if section.known:
+        parts.append(("Runtime guard known debt (forbidden calls the baseline lists)",
+                      section.known, 0))
     return parts
 
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from test_policy_engine.baseline import entries as baseline_file
+from test_policy_engine.baseline import guards
 from test_policy_engine.baseline.entries import Entry
 from test_policy_engine.baseline.ratchet import SLOWER_FACTOR
 from test_policy_engine.policy.errors import UserError
@@ -38,6 +39,9 @@ class Debt:
     entries: Mapping[str, Entry]
     today: dt.date
     fixed_below: float = 0.8  # the policy's warn_ratio: fixed at or below this much of the limit
+    #: node id -> what the runtime guard lets it do as known debt (`guard` lines, not
+    #: expired)
+    guards: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def fixed(self, node_id: str, seconds: float, limit: float) -> bool:
         """Whether a listed test that took `seconds` is comfortably within its limit."""
@@ -67,7 +71,8 @@ class Debt:
 
 def load_debt(path: Path, shown_as: str, today: dt.date, fixed_below: float = 0.8
               ) -> Debt | None:
-    """The baseline at `path`; None when there is none or it lists no slow test. A file
+    """The baseline at `path`; None when there is none or it lists no slow test and no guard
+    violation. A file
     that cannot be read or holds a malformed line is the user's error (UserError)."""
     try:
         data = read_regular(path, BASELINE_MAX_BYTES)
@@ -82,4 +87,5 @@ def load_debt(path: Path, shown_as: str, today: dt.date, fixed_below: float = 0.
         raise UserError(f"{shown_as}: the baseline is not UTF-8 text (byte {exc.start}); "
                         "hint: write it again with `test-policy baseline`") from None
     listed = {entry.node_id: entry for entry in baseline_file.parse(text, shown_as)}
-    return Debt(shown_as, listed, today, fixed_below) if listed else None
+    guarded = guards.known(baseline_file.parse_guards(text, shown_as), today)
+    return Debt(shown_as, listed, today, fixed_below, guarded) if listed or guarded else None

@@ -2,9 +2,11 @@
 
     slow <node id> <category> <seconds> [until=YYYY-MM-DD] [# reason]
     finding <file> <rule id> <fingerprint>:<n> [until=YYYY-MM-DD] [# note]
+    guard <node id> <kind> [until=YYYY-MM-DD] [# reason]
 
-This module reads and writes the `slow` lines (`parse` skips the `finding` lines, which
-`test_policy_engine.baseline.findings` reads); `render` writes the whole file, both kinds.
+This module reads and writes the `slow` lines (`parse` skips the `finding` and `guard`
+lines, which `baseline.findings` and `baseline.guards` read); `render` writes the whole
+file, every kind.
 
 A node id may hold spaces (`test_x[a b]`), so the fields after it are read from the right.
 No line numbers and no file hashes: an entry changes only when its test does. Lines starting
@@ -19,9 +21,10 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from test_policy_engine.baseline import findings
+from test_policy_engine.baseline import findings, guards
 from test_policy_engine.baseline.fields import expired, suffix, take_until
 from test_policy_engine.baseline.findings import FindingEntry
+from test_policy_engine.baseline.guards import GuardEntry
 from test_policy_engine.policy.errors import Problem, UserError
 
 #: The file's default name, in the repository root (beside the policy).
@@ -33,7 +36,9 @@ HEADER = (
     "# test-policy baseline: known debt, written by `test-policy baseline [RESULTS...]`.\n"
     "# slow <node id> <category> <seconds recorded> [until=YYYY-MM-DD] [# reason]\n"
     "# finding <file> <rule id> <fingerprint>:<n> [until=YYYY-MM-DD] [# note]\n"
-    "# A listed test over its limit, or a listed finding, passes as known debt; a new one,\n"
+    "# guard <node id> <network|subprocess|sleep> [until=YYYY-MM-DD] [# reason]\n"
+    "# A listed test over its limit, a listed finding, or a listed test doing what its\n"
+    "# category forbids passes as known debt; a new one,\n"
     "# one past its `until=` date, a test more than 2x its recorded time, and an entry whose\n"
     "# test or finding is fixed (prune it: `test-policy baseline --prune`) fail.\n"
 )
@@ -63,7 +68,8 @@ def parse_line(line: str, where: str, number: int) -> Entry:
     body, _, reason = line.partition(" # ")
     tokens = body.split()
     if not tokens or tokens[0] != "slow":
-        raise bad("an entry starts with `slow` or `finding`", tokens[0] if tokens else line,
+        raise bad("an entry starts with `slow`, `finding` or `guard`",
+                  tokens[0] if tokens else line,
                   "slow <node id> <category> <seconds>")
     until = take_until(tokens, bad)
     if len(tokens) < 4:
@@ -87,22 +93,33 @@ def _kind(line: str) -> str | None:
 
 
 def parse(text: str, where: str) -> list[Entry]:
-    """The `slow` entries of a baseline file; `finding` lines are skipped (`parse_findings`)."""
+    """The `slow` entries of a baseline file; the other kinds are skipped."""
     return [parse_line(line, where, number)
             for number, line in enumerate(text.splitlines(), 1)
-            if _kind(line) not in (None, findings.KIND)]
+            if _kind(line) not in (None, findings.KIND, guards.KIND)]
 
 
 def parse_findings(text: str, where: str) -> list[FindingEntry]:
-    """The `finding` entries of a baseline file; `slow` lines are skipped (`parse`)."""
+    """The `finding` entries of a baseline file (a line of no known kind is reported
+    here); `slow` and `guard` lines are skipped."""
     return [findings.parse_line(line, where, number)
             for number, line in enumerate(text.splitlines(), 1)
-            if _kind(line) not in (None, "slow")]
+            if _kind(line) not in (None, "slow", guards.KIND)]
 
 
-def render(entries: Iterable[Entry], found: Iterable[FindingEntry] = ()) -> str:
+def parse_guards(text: str, where: str) -> list[GuardEntry]:
+    """The `guard` entries of a baseline file."""
+    return [guards.parse_line(line, where, number)
+            for number, line in enumerate(text.splitlines(), 1)
+            if _kind(line) == guards.KIND]
+
+
+def render(entries: Iterable[Entry], found: Iterable[FindingEntry] = (),
+           guarded: Iterable[GuardEntry] = ()) -> str:
     """The whole file: the header, one line per test sorted by node id, then one line per
-    known finding sorted by file, rule, fingerprint and number."""
+    known finding sorted by file, rule, fingerprint and number, then one per known guard
+    violation sorted by node id and kind."""
     unique = {entry.node_id: entry for entry in sorted(entries)}
     return (HEADER + "".join(f"{unique[key].render()}\n" for key in sorted(unique))
-            + "".join(f"{entry.render()}\n" for entry in findings.unique(found)))
+            + "".join(f"{entry.render()}\n" for entry in findings.unique(found))
+            + guards.render_all(guarded))

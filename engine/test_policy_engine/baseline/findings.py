@@ -86,7 +86,8 @@ def parse_line(line: str, where: str, number: int) -> FindingEntry:
     body, _, reason = line.partition(" # ")
     tokens = body.split()
     if not tokens or tokens[0] != KIND:
-        raise bad("an entry starts with `slow` or `finding`", tokens[0] if tokens else line)
+        raise bad("an entry starts with `slow`, `finding` or `guard`",
+                  tokens[0] if tokens else line)
     until = take_until(tokens, bad)
     if len(tokens) != 4:
         raise bad("a finding entry has a file, a rule id and a fingerprint", body.strip())

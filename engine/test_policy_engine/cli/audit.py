@@ -118,8 +118,10 @@ def run(args: argparse.Namespace) -> int:
     files = result_files(args.paths)
     baseline_path = baseline.default_path(args)
     entries = baseline.read(baseline_path)
+    guard_entries = baseline.read_guards(baseline_path)
     result, problems = audit_files(files, policy, overrides, top=max(args.top, 10),
-                                   durations=args.durations_out is not None or bool(entries),
+                                   durations=args.durations_out is not None or bool(entries)
+                                   or bool(guard_entries),
                                    is_file=_is_file)
     if problems:
         raise UserError(problems)
@@ -133,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(output)
     if ratchet is not None:
         sys.stdout.write(baseline.report(ratchet, baseline_path))
+    guards_fixed = baseline.guard_fixed(result, guard_entries, _is_file)
+    sys.stdout.write(baseline.guard_report(guards_fixed))
     if in_actions:
         _write_step_summary(result)
     if args.durations_out is not None and result.durations is not None:
@@ -140,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
                      json.dumps(result.durations, indent=2, sort_keys=True) + "\n")
         print(f"wrote {len(result.durations):,} durations to {args.durations_out}",
               file=sys.stderr)
-    if ratchet is not None and ratchet.failed:
+    if (ratchet is not None and ratchet.failed) or guards_fixed:
         return enforcement.exit_code(policy.enforce, 1)
     return enforcement.exit_code(policy.enforce, exit_code(result, args.fail_on_warning))
 

@@ -30,6 +30,8 @@ from test_policy_engine.audit.verdicts import overrides_from_env as _overrides
 from test_policy_engine.baseline import entries as baseline_file
 from test_policy_engine.baseline.entries import Entry
 from test_policy_engine.baseline.findings import FindingEntry, note, sort_key, unique
+from test_policy_engine.baseline.guards import GuardEntry
+from test_policy_engine.baseline.guards import unique as unique_guards
 from test_policy_engine.baseline.ratchet import (
     SLOWER_FACTOR,
     Ratchet,
@@ -37,12 +39,13 @@ from test_policy_engine.baseline.ratchet import (
     judge,
     judge_findings,
 )
-from test_policy_engine.cli.baseline_file import default_path, read, read_text
+from test_policy_engine.cli.baseline_file import default_path, read, read_guards, read_text
 from test_policy_engine.cli.files import write_atomic
 from test_policy_engine.policy.errors import UserError
 from test_policy_engine.policy.loader import load_policy
 
-__all__ = ["apply", "default_path", "read", "report", "run"]
+__all__ = ["apply", "default_path", "guard_fixed", "guard_report", "read", "read_guards",
+           "report", "run"]
 
 HELP = ("record today's debt as known: the rule findings of a scan and, with RESULTS "
         "(JUnit XML), the tests over their limit: the ratchet")
@@ -80,6 +83,34 @@ def well_within(result: AuditResult, is_file: Callable[[str], bool]) -> dict[str
         return None
     near = {node_id(v.record, is_file) for v in result.warnings}
     return {node: seconds for node, seconds in result.durations.items() if node not in near}
+
+
+def guard_violations(result: AuditResult, is_file: Callable[[str], bool]
+                     ) -> dict[str, set[str]]:
+    """node id -> the kinds of forbidden call the runtime guard recorded for it."""
+    found: dict[str, set[str]] = {}
+    section = result.guard
+    if section is not None:
+        for finding in section.failures + section.warnings + section.known:
+            kinds = found.setdefault(node_id(finding.record, is_file), set())
+            kinds.update(kind for kind, _ in finding.calls)
+    return found
+
+
+def guard_fixed(result: AuditResult, entries: list[GuardEntry],
+                is_file: Callable[[str], bool]) -> list[GuardEntry]:
+    """The `guard` entries of tests that ran without doing what their entry names."""
+    if result.durations is None:
+        return []
+    seen = guard_violations(result, is_file)
+    return [entry for entry in unique_guards(entries) if entry.node_id in result.durations
+            and entry.kind not in seen.get(entry.node_id, set())]
+
+
+def guard_report(fixed: list[GuardEntry]) -> str:
+    return "".join(f"error: {entry.node_id}: no longer does what its guard entry lists "
+                   f"({entry.kind}): fixed; hint: drop it with "
+                   "`test-policy baseline --prune RESULTS...`\n" for entry in fixed)
 
 
 def apply(result: AuditResult, entries: list[Entry], is_file: Callable[[str], bool],
@@ -135,8 +166,9 @@ def _gitattributes(directory: Path) -> str | None:
     return str(target)
 
 
-def _slow(args: argparse.Namespace, old: list[Entry]) -> tuple[list[Entry], str]:
-    """The slow entries after an audit of RESULTS, and what changed."""
+def _slow(args: argparse.Namespace, old: list[Entry]
+          ) -> tuple[list[Entry], str, AuditResult]:
+    """The slow entries after an audit of RESULTS, what changed, and the audit."""
     from test_policy_engine.cli.audit import _is_file, result_files  # one reading of RESULTS
 
     policy = load_policy(args.policy)
@@ -156,7 +188,23 @@ def _slow(args: argparse.Namespace, old: list[Entry]) -> tuple[list[Entry], str]
         for slow in ratchet.new if slow.node_id not in listed]
     total = len({entry.node_id for entry in kept + added})
     return kept + added, (f"{_count(total, 'slow test')} ({len(added)} added, "
-                          f"{len(fixed)} pruned)")
+                          f"{len(fixed)} pruned)"), result
+
+
+def _guards(args: argparse.Namespace, result: AuditResult, old: list[GuardEntry]
+            ) -> tuple[list[GuardEntry], str]:
+    """The guard entries after the audit of RESULTS: each forbidden call the runtime guard
+    recorded (kept with its `until=` and reason when listed), the fixed ones dropped."""
+    from test_policy_engine.cli.audit import _is_file
+
+    fixed = {(e.node_id, e.kind) for e in guard_fixed(result, old, _is_file)}
+    kept = [e for e in unique_guards(old) if (e.node_id, e.kind) not in fixed]
+    listed = {(e.node_id, e.kind) for e in kept}
+    added = [] if args.prune else [
+        GuardEntry(node, kind) for node, kinds in sorted(guard_violations(result, _is_file).items())
+        for kind in sorted(kinds) if (node, kind) not in listed]
+    return kept + added, (f"{_count(len(kept) + len(added), 'guard violation')} "
+                          f"({len(added)} added, {len(fixed)} pruned)")
 
 
 def _findings(args: argparse.Namespace,
@@ -206,20 +254,25 @@ def run(args: argparse.Namespace) -> int:
     text = read_text(path)
     old_slow = baseline_file.parse(text or "", str(path))
     old_found = baseline_file.parse_findings(text or "", str(path))
+    old_guards = baseline_file.parse_guards(text or "", str(path))
     said = []
     found = old_found
     if not args.no_scan:  # first: a missing Semgrep stops it before the suite's results
         found, what = _findings(args, old_found)
         said.append(what)
     slow = old_slow
+    guarded = old_guards
     if args.paths:
-        slow, what = _slow(args, old_slow)
+        slow, what, result = _slow(args, old_slow)
+        guarded, guard_what = _guards(args, result, old_guards)
         said.insert(0, what)
+        if guarded or old_guards:  # said once there is something to say
+            said.insert(1, guard_what)
     if not args.paths:
         said.append(f"{_count(len({e.node_id for e in slow}), 'slow test')} kept")
     if args.no_scan:
         said.append(f"{_count(len(unique(found)), 'finding')} kept")
-    new_text = baseline_file.render(slow, found)
+    new_text = baseline_file.render(slow, found, guarded)
     unchanged = text == new_text
     if not unchanged:
         write_atomic(path, new_text)

@@ -9,6 +9,7 @@ from pathlib import Path
 from test_policy_engine.baseline import entries as baseline_file
 from test_policy_engine.baseline.entries import Entry
 from test_policy_engine.baseline.findings import FindingEntry
+from test_policy_engine.baseline.guards import GuardEntry
 from test_policy_engine.policy.errors import UserError
 
 
@@ -39,3 +40,9 @@ def read_findings(path: Path) -> list[FindingEntry] | None:
     """The finding entries of the baseline at `path`; None when there is no such file."""
     text = read_text(path)
     return None if text is None else baseline_file.parse_findings(text, str(path))
+
+
+def read_guards(path: Path) -> list[GuardEntry]:
+    """The guard entries of the baseline at `path` (none when there is no such file)."""
+    text = read_text(path)
+    return [] if text is None else baseline_file.parse_guards(text, str(path))

@@ -68,7 +68,7 @@ def _forbidden(rules: Rules, kind: str, call: str) -> None:
     __tracebackhide__ = True
     message = report(rules, kind, call, call_site(sys._getframe(2)))
     _violations.append(Violation(kind, message))
-    if rules.strict:
+    if rules.fails(kind):
         raise GuardViolation(message)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ import pytest
 from test_policy_engine.guard import hook
 from test_policy_engine.guard.rules import (
     KINDS,
+    KNOWN_MODE,
     MODE_PROPERTY,
     PROPERTY_PREFIX,
     GuardViolation,
@@ -31,6 +32,7 @@ from test_policy_engine.guard.rules import (
     rules_for,
 )
 from test_policy_engine.plugin.cache import PluginPolicy
+from test_policy_engine.plugin.summary import strip_group_suffix
 from test_policy_engine.policy.timeouts import CATEGORY_PROPERTY
 
 ALLOW_MARKER = "allow"
@@ -43,10 +45,14 @@ class GuardWarning(UserWarning):
 
 
 class GuardPlugin:
-    def __init__(self, rules: dict[str, Rules], worker: bool) -> None:
+    def __init__(self, rules: dict[str, Rules], worker: bool,
+                 known: Mapping[str, frozenset[str]] | None = None,
+                 baseline: str = "") -> None:
         self.rules = rules  # category -> its rules (only categories that guard something)
         self.worker = worker
-        self.cache: dict[tuple[str, tuple[str, ...]], Rules | None] = {}
+        self.known = known or {}  # node id -> kinds the baseline lists for it
+        self.baseline = baseline  # the baseline file, as shown
+        self.cache: dict[tuple[str, tuple[str, ...], frozenset[str]], Rules | None] = {}
         self.counts: dict[str, Counter[str]] = {}  # category -> kind -> tests
 
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -65,9 +71,12 @@ class GuardPlugin:
         if category is None or category not in self.rules:
             return None
         allowed, _ = allowed_by_marks([m.args for m in item.iter_markers(ALLOW_MARKER)])
-        key = (category, tuple(sorted(set(allowed))))
+        known = (self.known.get(strip_group_suffix(item.nodeid), frozenset())
+                 if self.known else frozenset())
+        key = (category, tuple(sorted(set(allowed))), known)
         if key not in self.cache:
-            self.cache[key] = self.rules[category].without(allowed)
+            rules = self.rules[category].without(allowed)
+            self.cache[key] = None if rules is None else rules.knowing(known)
         return self.cache[key]
 
     def _guarded(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -117,14 +126,19 @@ class GuardPlugin:
         known = item.stash.setdefault(_SEEN, [])
         kinds = {v.kind for v in known}
         if all(name != MODE_PROPERTY for name, _ in item.user_properties):
-            item.user_properties.append((MODE_PROPERTY, "strict" if rules.strict else "warn"))
+            mode = "strict" if rules.strict else "warn"
+            if rules.strict and all(v.kind in rules.known for v in seen):
+                mode = KNOWN_MODE  # the audit counts it as known debt, not a failure
+            item.user_properties.append((MODE_PROPERTY, mode))
         for violation in seen:
             if violation.kind not in kinds:
                 kinds.add(violation.kind)
-                item.user_properties.append((PROPERTY_PREFIX + violation.kind,
-                                             violation.message))
-                if not rules.strict:
-                    warnings.warn(GuardWarning(violation.message), stacklevel=1)
+                message = violation.message
+                if violation.kind in rules.known:
+                    message += f" [known: {self.baseline}]"
+                item.user_properties.append((PROPERTY_PREFIX + violation.kind, message))
+                if not rules.strict:  # `warn` (a known one is recorded, not warned of)
+                    warnings.warn(GuardWarning(message), stacklevel=1)
             known.append(violation)
 
     @pytest.hookimpl(wrapper=True)
@@ -135,9 +149,10 @@ class GuardPlugin:
         if not seen or call.when == "teardown":
             return report
         rules = self._rules_of(item)
-        if rules is None or not rules.strict:
+        failing = [] if rules is None else [v for v in seen if rules.fails(v.kind)]
+        if not failing:
             return report
-        first = seen[0].message
+        first = failing[0].message
         if report.passed or (call.excinfo is not None
                              and isinstance(call.excinfo.value, GuardViolation)):
             # One line, also where the code under test caught the GuardViolation.
@@ -171,7 +186,8 @@ class GuardPlugin:
                 f"{category}: tests that did what the category forbids: {parts}")
 
 
-def make_plugin(policy: PluginPolicy, policy_name: str, root: Path, worker: bool
+def make_plugin(policy: PluginPolicy, policy_name: str, root: Path, worker: bool,
+                known: Mapping[str, frozenset[str]] | None = None, baseline: str = ""
                 ) -> GuardPlugin | None:
     """The plugin object, None when no category guards anything (then nothing, not even
     the audit hook, is installed)."""
@@ -194,4 +210,4 @@ def make_plugin(policy: PluginPolicy, policy_name: str, root: Path, worker: bool
         for name, r in plain.items()
     }
     hook.install(str(root))
-    return GuardPlugin(rules, worker)
+    return GuardPlugin(rules, worker, known, baseline)

@@ -6,6 +6,7 @@ A `Rules` is what one test may not do: its category's `forbid:` minus the kinds 
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import socket
 from collections.abc import Sequence
@@ -24,6 +25,8 @@ PROPERTY_PREFIX = "test_policy.guard."
 #: JUnit `<property>` of a test with a violation: its category's mode, `strict` or `warn`
 #: (for the audit, which counts the first as failures and the second as warnings).
 MODE_PROPERTY = "test_policy.guard_mode"
+#: The mode recorded for a test whose forbidden calls the baseline all lists: known debt.
+KNOWN_MODE = "known"
 
 #: What a test of a category "may not" do, for the one-line report.
 DOING = {
@@ -79,6 +82,8 @@ class Rules:
     networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     sleep_over: float
     hints: dict[str, str]  # kind -> what to do instead, for the report
+    #: Kinds the baseline lists for this test: recorded as known debt, never failed.
+    known: frozenset[str] = frozenset()
 
     def without(self, allowed: Sequence[str]) -> Rules | None:
         """These rules minus the allowed kinds; None when nothing is left to guard."""
@@ -87,8 +92,15 @@ class Rules:
             return None
         if kinds == self.kinds:
             return self
-        return Rules(self.category, kinds, self.strict, self.loopback, self.hosts,
-                     self.networks, self.sleep_over, self.hints)
+        return dataclasses.replace(self, kinds=kinds)
+
+    def knowing(self, kinds: frozenset[str]) -> Rules:
+        """These rules, with `kinds` recorded as known debt instead of failing."""
+        return self if not kinds else dataclasses.replace(self, known=kinds & self.kinds)
+
+    def fails(self, kind: str) -> bool:
+        """Whether a forbidden call of `kind` fails the test (strict, and not known)."""
+        return self.strict and kind not in self.known
 
 
 def rules_for(category: str, forbid: PluginForbid | None, hints: dict[str, str]

@@ -134,8 +134,11 @@ def pytest_configure(config: pytest.Config) -> None:
         _register_phases(config, active)
     from test_policy_engine.guard.plugin import make_plugin  # the runtime guard (`forbid:`)
 
+    debt = active.debt
     guard = make_plugin(active.policy, active.found.shown_as, config.rootpath,
-                        worker=workerinput is not None)
+                        worker=workerinput is not None,
+                        known=None if debt is None else debt.guards,
+                        baseline="" if debt is None else debt.shown_as)
     if guard is not None:
         config.pluginmanager.register(guard, "test_policy_guard")
 

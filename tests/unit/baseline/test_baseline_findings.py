@@ -55,7 +55,7 @@ def test_each_parser_reads_its_own_kind_and_skips_the_other():
     ("finding tests/t.py 3f2a9c1b0d4e5f67:0", "has a file, a rule id and a fingerprint"),
     ("finding tests/t.py r 3f2a9c1b0d4e5f67:0 until=soon", "until= must be a date"),
     ("finding /etc/t.py r 3f2a9c1b0d4e5f67:0", "relative to the policy's directory"),
-    ("findings tests/t.py r 3f2a9c1b0d4e5f67:0", "starts with `slow` or `finding`"),
+    ("findings tests/t.py r 3f2a9c1b0d4e5f67:0", "starts with `slow`, `finding` or `guard`"),
 ])
 def test_a_malformed_finding_line_is_an_error_at_its_line(line: str, says: str):
     with pytest.raises(UserError) as caught:
