@@ -17,6 +17,7 @@ from test_policy_engine.policy.loader import load_policy, parse_policy
 from test_policy_engine.rules.semgrep import (
     MARK,
     PATCH_CALLABLE,
+    STRING_PATCHERS,
     catalogue,
     render_rules,
     rule,
@@ -331,10 +332,26 @@ def test_every_patch_form_is_restricted_to_patch_like_callables():
     policy = load_policy(POLICY)
     for pattern in policy.banned:
         found = rule(pattern, policy.lint)
-        patches = [leaf for leaf in leaves(found["patterns"]) if "$PATCH" in leaf]
+        patches = [leaf for leaf in leaves(found["patterns"]) if "$PATCH(" in leaf]
         assert patches, pattern.id
         unguarded = [leaf for leaf in patches if leaf not in leaves_under_guard(found)]
         assert unguarded == [], pattern.id
+
+
+@pytest.mark.parametrize("patcher", STRING_PATCHERS)
+def test_the_patchers_by_string_are_the_patch_like_callables(patcher: str):
+    assert re.match(PATCH_CALLABLE, patcher.replace("$PATCHER", "self.mocker"))
+
+
+def test_a_patch_by_string_is_one_of_the_patch_like_callables_spelled_out():
+    policy = load_policy(POLICY)
+    callee = re.compile(r"(^|\n|@|with |async with )([$\w.]+)\(\"")
+    for pattern in policy.banned:
+        found = leaves(rule(pattern, policy.lint)["patterns"])
+        by_string = {m.group(2) for leaf in found for m in callee.finditer(leaf)
+                     if "$TARGET" in leaf or "=~/" in leaf}
+        by_string -= {"pytest.mark.usefixtures"}
+        assert by_string == set(STRING_PATCHERS), pattern.id
 
 
 def leaves_under_guard(formula: Any, guarded: bool = False) -> list[str]:
