@@ -40,14 +40,6 @@ SEVERITY = {"error": "ERROR", "warning": "WARNING"}
 #: `patch.object`, `mocker.patch.object`, `monkeypatch.setattr` (matched on their text), so
 #: `print("time.sleep")` or `log.info("time.sleep")` clear nothing.
 PATCH_CALLABLE = r"^(.*\.)?(patch|patch\.object|setattr)$"
-#: The same callables spelled out, for the patches by dotted string (`mock.patch("a.b")`):
-#: a `$PATCH("...")` pattern matches every call whose first argument is a string before the
-#: regex narrows it, and Semgrep tries every leaf pattern of a rule on every file it keeps
-#: (measured: the subprocess rule on requests' 108 KB test_requests.py, which mentions no
-#: subprocess, 9.0 s with `$PATCH` and a regex, 0.9 s with these). A patch by owner
-#: (`patch.object(requests, "get")`) names its owner, so `$PATCH` and the regex stay there.
-STRING_PATCHERS = ("patch", "$PATCHER.patch", "setattr", "$PATCHER.setattr", "patch.object",
-                   "$PATCHER.patch.object")
 #: A URL argument's source text that points at this machine: a string or f-string starting
 #: with a loopback address (`"http://127.0.0.1:8000/"`, `f"http://localhost:{port}"`).
 LOOPBACK_URL = (r"""^[rRbBuUfF]*["']+(https?|wss?)://"""
@@ -116,16 +108,16 @@ def rule(pattern: BannedPattern, lint: Lint) -> dict[str, Any]:
     below = layers(pattern)
     if below:
         patterns.append(_not_patched(patch_exclusions(below, setup)))
-    cleared = [{"pattern-not-inside": formula} for formula in exclusions(pattern)]
-    if (pattern.cleared_by.unless or pattern.cleared_by.unless_kwargs) and cleared:
-        # Two branches: outside a test that lets real calls through, the fixtures,
-        # decorators and context managers clear; inside one, only a patch does.
-        passing = [*patterns, {"pattern-inside": {"pattern-either": [
-            {"pattern": text} for text in unclearing(pattern)]}}]
-        patterns = [{"pattern-either": [{"patterns": [*patterns, *cleared]},
-                                        {"patterns": passing}]}]
-    else:
-        patterns.extend(cleared)
+    cleared = [formula if isinstance(formula, dict) else {"pattern": formula}
+               for formula in exclusions(pattern)]
+    if cleared:
+        # One negative: the fixtures, decorators, context managers and started mocks, each
+        # unless it is inside a test that lets real calls through (there only a patch clears).
+        mocked: Any = cleared[0] if len(cleared) == 1 else {"pattern-either": cleared}
+        if pattern.cleared_by.unless or pattern.cleared_by.unless_kwargs:
+            mocked = {"patterns": [mocked, {"pattern-not-inside": {"pattern-either": [
+                {"pattern": text} for text in unclearing(pattern)]}}]}
+        patterns.append({"pattern-not-inside": mocked})
     return {
         "id": rule_id(pattern),
         "languages": ["python"],
@@ -158,33 +150,36 @@ def block(pattern: BannedPattern, owner: str, itself: bool, above: tuple[str, ..
     or of a module or class `above` it surrounds them.
 
     Calls that share an owner share one block: `requests.$ATTR(...)` matches them (Semgrep
-    resolves every import form), and a patch must name the same `$ATTR` again
-    (`patch.object(requests, "$ATTR")`, or `$ATTR` captured from the patched string), so a
-    patch of `requests.get` clears `requests.get` and not `requests.post`, with one set of
-    patterns per owner rather than per call (measured: per-call blocks cost 1.6x the CPU of
-    the old rules on the worst-case corpus; these cost 1.3x, most of it the patch-callable
-    check). A known gap, on the safe side: in a file that also imports the bare name
-    (`from requests import get`), Semgrep does not unify `$ATTR` with the string, so a
-    patched `requests.get(...)` there is still flagged.
+    resolves every import form), a patch by owner must name the same `$ATTR` again
+    (`patch.object(requests, "$ATTR")`: one set of patterns per owner), and a patch by
+    dotted string names its call in a regex literal (`mock.patch("=~/^(.*\\.)?requests\\.get$/")`,
+    one per call), so a patch of `requests.get` clears `requests.get` and not
+    `requests.post`. Semgrep tries every leaf pattern of a rule on every file its prefilter
+    keeps: a `$PATCH("$TARGET", ...)` leaf narrowed afterwards by a regex matched every call
+    whose first argument is a string (1,136 in requests' test_requests.py) and cost the
+    subprocess rule 9.0 s there; a regex literal fails on the string at once (0.9 s).
     """
     setup = pattern.cleared_by.setup_methods
     negatives: list[Any] = []
     if len(calls) == 1:
         flags: list[Any] = [positive(pattern, calls[0])]
         negatives += patch_exclusions(calls if itself else [], setup)
-    else:
+    elif not itself:
         attrs = _alternatives(call.rpartition(".")[2] for call in calls)
         flags = [positive(pattern, f"{owner}.$ATTR"),
                  {"metavariable-regex": {"metavariable": "$ATTR", "regex": f"^({attrs})$"}}]
-        if itself:
-            negatives.append({"patterns": [
-                {"pattern-either": by_string('"$TARGET", ...', setup)},
-                {"metavariable-regex": {
-                    "metavariable": "$TARGET",
-                    "regex": f"^(.*\\.)?{re.escape(owner)}\\.(?<ATTR>{attrs})$",
-                }},
+    else:
+        each = []
+        for call in calls:
+            name = call.rpartition(".")[2]
+            string, _ = patch_forms([call])
+            each.append({"patterns": [
+                positive(pattern, f"{owner}.$ATTR"),
+                {"metavariable-regex": {"metavariable": "$ATTR", "regex": f"^{re.escape(name)}$"}},
+                _not_patched(placements(string, setup)),
             ]})
-            negatives.append(by_owner([f'$PATCH({owner}, "$ATTR", ...)'], setup))
+        flags = [{"pattern-either": each}]
+        negatives += placements(f'$PATCH({owner}, "$ATTR", ...)', setup)
     negatives += patch_exclusions(above, setup)
     if not negatives:
         return flags[0] if len(flags) == 1 else {"patterns": flags}
@@ -273,26 +268,11 @@ def local_exclusions(pattern: BannedPattern) -> list[dict[str, Any]]:
 
 
 def _not_patched(negatives: list[Any]) -> dict[str, Any]:
-    """`pattern-not-inside` the given patch placements (each made by a patch-like callable:
-    `by_string`, `by_owner`)."""
-    return {"pattern-not-inside": negatives[0] if len(negatives) == 1
-            else {"pattern-either": negatives}}
-
-
-def by_string(arguments: str, setup: Iterable[str] = ()) -> list[Any]:
-    """The placements of a patch by dotted string: each of `STRING_PATCHERS` called with
-    `arguments`."""
-    return [formula for patcher in STRING_PATCHERS
-            for formula in placements(f"{patcher}({arguments})", setup)]
-
-
-def by_owner(forms: list[str], setup: Iterable[str] = ()) -> dict[str, Any]:
-    """The placements of the patches `forms` (calls of `$PATCH`), `$PATCH` restricted to the
-    patch-like callables."""
-    return {"patterns": [
-        {"pattern-either": [formula for form in forms for formula in placements(form, setup)]},
+    """`pattern-not-inside` the given patch placements, made by a patch-like callable."""
+    return {"pattern-not-inside": {"patterns": [
+        {"pattern-either": negatives},
         {"metavariable-regex": {"metavariable": "$PATCH", "regex": PATCH_CALLABLE}},
-    ]}
+    ]}}
 
 
 def paths(pattern: BannedPattern, lint: Lint) -> dict[str, list[str]]:
@@ -455,14 +435,14 @@ def targets_clearing(pattern: BannedPattern, call: str,
 
 
 def patch_forms(targets: Iterable[str]) -> tuple[str, list[str]]:
-    """How a patch names one of `targets`: the arguments of a patch by dotted string (also
-    with a package prefix, `app.clock.time.sleep`), and the calls of `$PATCH` that patch by
-    owner and attribute name (`PATCH_CALLABLE` restricts `$PATCH` to the patch-like ones).
+    """Calls that patch one of `targets`: by dotted string (one regex literal for them all,
+    also with a package prefix, `app.clock.time.sleep`), and by owner and attribute name.
+    `$PATCH` is any callable here; `PATCH_CALLABLE` restricts it to the patch-like ones.
     No targets: ("", [])."""
     names = sorted(set(targets))
     if not names:
         return "", []
-    string = f'"=~/^(.*\\.)?({_alternatives(names)})$/", ...'
+    string = f'$PATCH("=~/^(.*\\.)?({_alternatives(names)})$/", ...)'
     forms = []
     owners: dict[str, list[str]] = {}
     for target in names:
@@ -481,9 +461,8 @@ def patch_exclusions(targets: Iterable[str], setup: Iterable[str] = ()) -> list[
     a class whose setup method makes it, or the rest of the file (or class) after an autouse
     fixture that makes it."""
     string, owned = patch_forms(targets)
-    if not string:
-        return []
-    return [*by_string(string, setup), by_owner(owned, setup)]
+    forms = [string, *owned] if string else []
+    return [formula for form in forms for formula in placements(form, setup)]
 
 
 def placements(form: str, setup: Iterable[str] = ()) -> list[Any]:
@@ -770,21 +749,6 @@ def cleared_call(pattern: BannedPattern, target: str) -> str:
     return next(c for c in pattern.calls if target in targets_clearing(pattern, c))
 
 
-def _known_gap(main: _Sample, pattern: BannedPattern, call: str,
-               indent: str = "    ") -> list[str]:
-    """`# todook` lines for a patched call Semgrep still flags (see `block`): a call that
-    shares its owner with others, named like a bare name the sample imports (`patch`)."""
-    owner, _, attr = call.rpartition(".")
-    shared = sum(c.rpartition(".")[0] == owner for c in pattern.calls) > 1
-    bound = {line.split()[-1].split(".")[0] for line in main.imports}
-    if not shared or attr not in bound:
-        return []
-    arg = _argument(pattern)
-    return [f"{indent}# known gap: the file imports a bare `{attr}`, so Semgrep does not tie"
-            " this call to its patch",
-            f"{indent}# todook: {main.rule}", f"{indent}{call}({arg})"]
-
-
 def class_targets(pattern: BannedPattern) -> list[str]:
     """Targets that are a client class or a module above one: they clear client requests."""
     classes = pattern.clients.classes if pattern.clients else ()
@@ -811,13 +775,12 @@ def _target_samples(main: _Sample, pattern: BannedPattern, call: str, arg: str) 
         cleared = _plain(main, cleared_call(pattern, target))
         others = [c for c in pattern.calls if target not in targets_clearing(pattern, c)]
         neighbour = _plain(main, others[0]) if others else None
-        gap = _known_gap(main, pattern, cleared)
         main.add(f"mocker.patch({target!r}) clears {cleared}"
                  + (f" but not {neighbour}, in the same test" if neighbour else "")
                  + "; the next test is still flagged", [
             f"def {main.name(f'mocker patch {target}')}(mocker):",
             f'    mocker.patch("{target}")',
-            *(gap or main.ok(f"{cleared}({arg})")),
+            *main.ok(f"{cleared}({arg})"),
             *(main.ruleid(f"{neighbour}({arg})") if neighbour else []),
             "",
             "",
@@ -1055,7 +1018,7 @@ def _unless_samples(main: _Sample, pattern: BannedPattern, call: str, arg: str) 
                 f"def {main.name(f'a patch still clears after {passing}')}(mocker):",
                 f'    mocker.patch("{target}")',
                 f"    {passing}()",
-                *(_known_gap(main, pattern, cleared) or main.ok(f"{cleared}({arg})")),
+                *main.ok(f"{cleared}({arg})"),
                 "",
                 "",
             ]
@@ -1175,8 +1138,7 @@ def _setup_samples(main: _Sample, pattern: BannedPattern, call: str, arg: str) -
             "        self.patcher.start()",
             "",
             f"    def {main.name('method after a patching setup')}(self):",
-            *(_known_gap(main, pattern, patched, "        ")
-              or main.ok(f"{patched}({arg})", "        ")),
+            *main.ok(f"{patched}({arg})", "        "),
             "",
             "",
         ]

@@ -17,7 +17,6 @@ from test_policy_engine.policy.loader import load_policy, parse_policy
 from test_policy_engine.rules.semgrep import (
     MARK,
     PATCH_CALLABLE,
-    STRING_PATCHERS,
     catalogue,
     render_rules,
     rule,
@@ -295,19 +294,28 @@ def test_a_patch_clears_its_own_call_or_one_below_its_module_or_class_and_no_oth
 def test_calls_of_one_owner_share_a_block_and_fixtures_and_layers_stay_pattern_wide():
     policy = parse_policy(PRECISION_POLICY, "policy.yaml")
     rule = _load_yaml(render_rules(policy)["net.yaml"])["rules"][0]
-    blocks, layer, fixture, *_ = rule["patterns"]
+    blocks, layer, fixture = rule["patterns"]
     shared, client, other = blocks["pattern-either"]
-    assert shared["patterns"][:2] == [
-        {"pattern": "net.$ATTR(...)"},
-        {"metavariable-regex": {"metavariable": "$ATTR", "regex": "^(get|post)$"}},
-    ]
-    assert '$PATCH(net, "$ATTR", ...)\n...\n' in leaves(shared)
+    get, post = shared["patterns"][0]["pattern-either"]
+    for each, name in ((get, "get"), (post, "post")):
+        # the owner's calls, each with its own patch by dotted string (one regex literal)
+        assert each["patterns"][:2] == [
+            {"pattern": "net.$ATTR(...)"},
+            {"metavariable-regex": {"metavariable": "$ATTR", "regex": f"^{name}$"}},
+        ]
+        assert f'$PATCH("=~/^(.*\\.)?(net\\.{name})$/", ...)\n...\n' in leaves(each)
+        assert not [leaf for leaf in leaves(each) if "post" in leaf and name == "get"]
+    # one patch-by-owner set for them all: `$ATTR` ties the patched name to the call
+    assert '$PATCH(net, "$ATTR", ...)\n...\n' in leaves(shared["patterns"][1])
+    assert "$TARGET" not in yaml.safe_dump(rule)
     assert client["patterns"][0] == {"pattern": "net.Client.send(...)"}
     assert '$PATCH(net, "Client", ...)\n...\n' in leaves(client)
     assert not [leaf for leaf in leaves(client) if "get" in leaf or "Pool" in leaf]
     assert other == {"pattern": "other.call(...)"}
     assert '$PATCH(net.Pool, "request", ...)\n...\n' in leaves(layer)
-    assert fixture == {"pattern-not-inside": "def $FUNC(..., fake_net, ...):\n  ...\n"}
+    # one negative for every mock of the pattern
+    assert {"pattern": "def $FUNC(..., fake_net, ...):\n  ...\n"} in (
+        fixture["pattern-not-inside"]["pattern-either"])
 
 
 @pytest.mark.parametrize("callable_", ["mocker.patch", "patch", "mock.patch", "unittest.mock.patch",
@@ -332,26 +340,10 @@ def test_every_patch_form_is_restricted_to_patch_like_callables():
     policy = load_policy(POLICY)
     for pattern in policy.banned:
         found = rule(pattern, policy.lint)
-        patches = [leaf for leaf in leaves(found["patterns"]) if "$PATCH(" in leaf]
+        patches = [leaf for leaf in leaves(found["patterns"]) if "$PATCH" in leaf]
         assert patches, pattern.id
         unguarded = [leaf for leaf in patches if leaf not in leaves_under_guard(found)]
         assert unguarded == [], pattern.id
-
-
-@pytest.mark.parametrize("patcher", STRING_PATCHERS)
-def test_the_patchers_by_string_are_the_patch_like_callables(patcher: str):
-    assert re.match(PATCH_CALLABLE, patcher.replace("$PATCHER", "self.mocker"))
-
-
-def test_a_patch_by_string_is_one_of_the_patch_like_callables_spelled_out():
-    policy = load_policy(POLICY)
-    callee = re.compile(r"(^|\n|@|with |async with )([$\w.]+)\(\"")
-    for pattern in policy.banned:
-        found = leaves(rule(pattern, policy.lint)["patterns"])
-        by_string = {m.group(2) for leaf in found for m in callee.finditer(leaf)
-                     if "$TARGET" in leaf or "=~/" in leaf}
-        by_string -= {"pytest.mark.usefixtures"}
-        assert by_string == set(STRING_PATCHERS), pattern.id
 
 
 def leaves_under_guard(formula: Any, guarded: bool = False) -> list[str]:
@@ -415,16 +407,17 @@ def test_a_context_manager_clears_in_every_with_form_sync_and_async():
     assert pattern.cleared_by.context_managers == ("netmock.Router",)
 
 
-def test_an_unless_call_sends_the_test_down_a_branch_only_a_patch_clears():
+def test_an_unless_call_makes_the_mocks_clear_nothing_in_its_test_and_a_patch_still_clears():
     files = render_rules(parse_policy(CONTEXT_POLICY, "policy.yaml"))
     (rule,) = _load_yaml(files["net.yaml"])["rules"]
-    (either,) = rule["patterns"]
-    cleared, passing = either["pattern-either"]
+    *patched, mocked = rule["patterns"]
+    # one negative for every mock, itself not inside a test that lets real calls through
+    cleared, unless = mocked["pattern-not-inside"]["patterns"]
     assert "fake_net" in yaml.safe_dump(cleared) and "netmock.Router" in yaml.safe_dump(cleared)
-    passing_text = yaml.safe_dump(passing)
-    assert "fake_net" not in passing_text.replace("fake_net.passthrough", "")
-    assert "$PASSING.passthrough(...)" in passing_text
-    assert "net.get" in passing_text  # the patch of the call itself still clears
+    assert "$PASSING.passthrough(...)" in yaml.safe_dump(unless["pattern-not-inside"])
+    patched_text = yaml.safe_dump(patched)
+    assert "fake_net" not in patched_text and "$PASSING" not in patched_text
+    assert "net.get" in patched_text  # the patch of the call itself clears in any test
     assert "# ruleid: test-policy.net" in files["net.py"].split("lets real calls through")[1]
 
 
