@@ -108,16 +108,18 @@ def rule(pattern: BannedPattern, lint: Lint) -> dict[str, Any]:
     below = layers(pattern)
     if below:
         patterns.append(_not_patched(patch_exclusions(below, setup)))
-    cleared = [formula if isinstance(formula, dict) else {"pattern": formula}
-               for formula in exclusions(pattern)]
-    if cleared:
-        # One negative: the fixtures, decorators, context managers and started mocks, each
-        # unless it is inside a test that lets real calls through (there only a patch clears).
-        mocked: Any = cleared[0] if len(cleared) == 1 else {"pattern-either": cleared}
-        if pattern.cleared_by.unless or pattern.cleared_by.unless_kwargs:
-            mocked = {"patterns": [mocked, {"pattern-not-inside": {"pattern-either": [
-                {"pattern": text} for text in unclearing(pattern)]}}]}
-        patterns.append({"pattern-not-inside": mocked})
+    cleared = [{"pattern-not-inside": formula} for formula in exclusions(pattern)]
+    if (pattern.cleared_by.unless or pattern.cleared_by.unless_kwargs) and cleared:
+        # Two branches: outside a test that lets real calls through, the fixtures,
+        # decorators and context managers clear; inside one, only a patch does. (One
+        # negative, the mocks not inside such a test, would be cheaper but wrong: a class
+        # decorator or a module's pytestmark contains the test, and kept clearing it.)
+        passing = [*patterns, {"pattern-inside": {"pattern-either": [
+            {"pattern": text} for text in unclearing(pattern)]}}]
+        patterns = [{"pattern-either": [{"patterns": [*patterns, *cleared]},
+                                        {"patterns": passing}]}]
+    else:
+        patterns.extend(cleared)
     return {
         "id": rule_id(pattern),
         "languages": ["python"],
