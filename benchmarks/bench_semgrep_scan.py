@@ -2,12 +2,18 @@
 
 Interleaved medians of wall time (the machine is shared) of `test-policy lint` (no PATH: every
 file the lint globs select, its plan cache warm), `semgrep scan --config rules tests` and the
-same with `--experimental`, their ratios, and whether the findings are the same.
+same with `--experimental`, their ratios, and whether the findings are the same. Beside them,
+lint's front end (`osemgrep`) on the same files with each way to run in parallel (`-j1`,
+Semgrep's default of one thread per CPU, `--x-parmap -j <CPUs>`, which `lint` uses from
+`frontend.PARMAP_MIN` files on).
+
+With `--before CHECKOUT`: also the rules another checkout of the engine generates from the
+same policy (e.g. `--before /work/main`), run as lint runs them, with the before/after ratio.
 
 With `--cost [FILES]`: the older study of what the rules cost, all generated rules against
 one trivial rule on FILES (default 1,000) test files, `typical` and `worst` corpora.
 
-Run: .venv/bin/python benchmarks/bench_semgrep_scan.py [RUNS] [--cost [FILES]]
+Run: .venv/bin/python benchmarks/bench_semgrep_scan.py [RUNS] [--before CHECKOUT] [--cost [FILES]]
 """
 
 from __future__ import annotations
@@ -23,6 +29,13 @@ import time
 from pathlib import Path
 
 from _semgrep_project import BASE, ROOT, interleaved, make_project, make_suite, semgrep
+from test_policy_engine.lint import frontend, plan
+
+RENDER = """import sys
+from test_policy_engine.policy.loader import load_policy
+from test_policy_engine.rules.semgrep import combined_rules
+sys.stdout.write(combined_rules(load_policy(sys.argv[1])))
+"""
 
 
 def cost(runs: int, files: int, exe: str) -> None:
@@ -39,7 +52,18 @@ def cost(runs: int, files: int, exe: str) -> None:
                       f"one trivial rule {one_rule:.2f}s, median ratio {ratio:.2f} ({verdict})")
 
 
-def suite(runs: int, exe: str) -> None:
+def rules_of(checkout: Path, policy: Path, where: Path) -> Path:
+    """The combined rules `checkout`'s engine generates from `policy` (no `paths:` matter:
+    the files are named)."""
+    env = dict(os.environ, PYTHONPATH=str(checkout / "engine"))
+    done = subprocess.run([sys.executable, "-c", RENDER, str(policy)], env=env,
+                          capture_output=True, text=True, check=True)
+    path = where / "before.rules.yaml"
+    path.write_text(done.stdout)
+    return path
+
+
+def suite(runs: int, exe: str, before: Path | None) -> None:
     env = dict(os.environ, SEMGREP_ENABLE_VERSION_CHECK="0", NO_COLOR="1",
                PATH=os.pathsep.join([str(Path(exe).parent), str(Path(sys.executable).parent),
                                      os.environ.get("PATH", "")]))
@@ -58,12 +82,31 @@ def suite(runs: int, exe: str) -> None:
                                             "--config", "rules", "tests"],
         }
         (where / ".semgrepignore").write_text("# scan tests/\n")
+        fast = frontend.find(env)
+        config = plan.load(where / "policy.yaml", where / "cache").config_path
+        if fast is not None and fast.name == "osemgrep" and config is not None:
+            core = fast.command(config, paths, parallel=False)[0]
+            at = core.index("--config")
+            jobs = str(frontend.cpus())
+            for name, flags in (("osemgrep -j1", ["-j", "1"]),
+                                (f"osemgrep -j{jobs} (threads)", ["-j", jobs]),
+                                (f"osemgrep --x-parmap -j{jobs}", ["--x-parmap", "-j", jobs])):
+                commands[name] = [*core[:at], *flags, *core[at:]]
+            if before is not None:
+                old = rules_of(before, where / "policy.yaml", where)
+                argv = fast.command(config, paths)[0]
+                argv[argv.index(str(config))] = str(old)
+                commands["osemgrep, rules before"] = argv
+                commands["osemgrep, rules now"] = fast.command(config, paths)[0]
+        executables = {name: fast.semgrep for name in commands if name.startswith("osemgrep")
+                       } if fast is not None else {}
         times: dict[str, list[float]] = {name: [] for name in commands}
         found: dict[str, set[tuple[str, int]]] = {}
         for _ in range(runs):
             for name, argv in commands.items():
                 start = time.perf_counter()
-                done = subprocess.run(argv, cwd=where, env=env, capture_output=True, check=False)
+                done = subprocess.run(argv, executable=executables.get(name), cwd=where,
+                                      env=env, capture_output=True, check=False)
                 times[name].append(time.perf_counter() - start)
                 if done.returncode not in (0, 1):
                     sys.exit(f"{name} failed ({done.returncode}): {done.stderr[-800:]!r}")
@@ -73,10 +116,16 @@ def suite(runs: int, exe: str) -> None:
                 else:
                     found[name] = {(r["path"], r["start"]["line"]) for r in data["results"]}
         base = statistics.median(times["semgrep scan"])
+        lint = statistics.median(times["test-policy lint"])
         for name, measured in times.items():
             median = statistics.median(measured)
             bar = f"  (bar 2 s: {'met' if median <= 2 else 'MISSED'})" if "lint" in name else ""
-            print(f"{name:<28} median {median:6.2f}s  {median / base:5.2f}x semgrep scan{bar}")
+            print(f"{name:<34} median {median:6.2f}s  {median / base:5.2f}x semgrep scan"
+                  f"  {median / lint:5.2f}x lint{bar}")
+        if "osemgrep, rules before" in times:
+            ratio = statistics.median(times["osemgrep, rules now"]) / statistics.median(
+                times["osemgrep, rules before"])
+            print(f"rules now / rules before: {ratio:.2f}x")
         same = len({frozenset(f) for f in found.values()}) == 1
         print(f"findings: {'the same' if same else 'DIFFER'} ({len(found['test-policy lint'])})")
 
@@ -85,10 +134,14 @@ def main() -> None:
     args = sys.argv[1:]
     runs = int(args.pop(0)) if args and args[0].isdigit() else 5
     exe = semgrep()
+    before = None
+    if args and args[0] == "--before":
+        before = Path(args[1]).resolve()
+        args = args[2:]
     if args and args[0] == "--cost":
         cost(runs, int(args[1]) if len(args) > 1 else 1000, exe)
     else:
-        suite(runs, exe)
+        suite(runs, exe, before)
 
 
 if __name__ == "__main__":

@@ -253,8 +253,7 @@ def test_020_unmocked_neighbour():
 # mocker.patch('httpx.patch') clears httpx.patch but not httpx.get, in the same test; the next test is still flagged
 def test_021_mocker_patch_httpx_patch(mocker):
     mocker.patch("httpx.patch")
-    # known gap: the file imports a bare `patch`, so Semgrep does not tie this call to its patch
-    # todook: test-policy.real-httpx
+    # ok: test-policy.real-httpx
     httpx.patch(arg)
     # ruleid: test-policy.real-httpx
     httpx.get(arg)

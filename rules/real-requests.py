@@ -176,8 +176,7 @@ def test_016_unmocked_neighbour():
 # mocker.patch('requests.patch') clears requests.patch but not requests.get, in the same test; the next test is still flagged
 def test_017_mocker_patch_requests_patch(mocker):
     mocker.patch("requests.patch")
-    # known gap: the file imports a bare `patch`, so Semgrep does not tie this call to its patch
-    # todook: test-policy.real-requests
+    # ok: test-policy.real-requests
     requests.patch(arg)
     # ruleid: test-policy.real-requests
     requests.get(arg)

@@ -231,6 +231,54 @@ def test_the_fast_front_end_and_the_standard_cli_agree_on_every_rule_test():
     assert found["osemgrep"] == expected
 
 
+@pytest.mark.slow  # two real Semgrep runs on 34 files: over 5 s under load
+def test_a_large_batch_gives_the_same_findings_with_forked_workers_as_with_one_job(
+        samples_project: tuple[Path, set[Any]], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path):
+    from test_policy_engine.lint import frontend, plan
+
+    where = tmp_path / "project"
+    shutil.copytree(samples_project[0], where)  # the fixture's project is shared: a copy
+    rule_samples = sorted((ROOT / "rules").glob("*.py"))
+    for sample in rule_samples:
+        shutil.copy(sample, where / "tests" / f"test_rule_{sample.stem.replace('.', '_')}.py")
+    files = sorted(str(p.relative_to(where)) for p in (where / "tests").glob("*.py"))
+    assert len(files) >= frontend.PARMAP_MIN
+    engine = frontend.find(tool_env())
+    assert engine is not None
+    assert engine.name == "osemgrep"
+    assert "--x-parmap" in engine.command(Path("rules.yaml"), files)[0]
+    loaded = plan.load(ROOT / "policy.yaml")
+    found = []
+    with plan.config_file(loaded) as config:
+        for smallest in (frontend.PARMAP_MIN, len(files) + 1):
+            monkeypatch.setattr(frontend, "PARMAP_MIN", smallest)
+            data = frontend.run(engine, config, files, where)
+            assert data["errors"] == []
+            found.append(sorted((r["path"], r["start"]["line"], r["check_id"])
+                                for r in data["results"]))
+    assert found[0] == found[1]
+    assert len(found[0]) > 100
+
+
+def test_a_semgrep_that_rejects_the_parmap_flag_is_run_again_without_it(tmp_path: Path):
+    from test_policy_engine.lint import frontend
+
+    core = tmp_path / "semgrep-core"
+    core.write_text("#!/bin/sh\n"
+                    'for a in "$@"; do\n'
+                    '  [ "$a" = --x-parmap ] && { echo unknown >&2; exit 2; }\n'
+                    "done\n"
+                    'echo "{\\"results\\": [], \\"errors\\": [], \\"argv\\": \\"$*\\"}"\n')
+    core.chmod(0o755)
+    files = [f"tests/test_{n}.py" for n in range(frontend.PARMAP_MIN)]
+    data = frontend.run(frontend.Frontend("osemgrep", str(core)), Path("rules.yaml"), files,
+                        tmp_path)
+    assert data["results"] == []
+    assert "--x-parmap" not in data["argv"]
+    assert "tests/test_0.py" in data["argv"]
+
+
 @pytest.mark.slow  # several real Semgrep or git+pre-commit runs: over 5 s under load
 def test_this_projects_own_tests_pass_its_own_rules():
     done = lint(ROOT)

@@ -296,11 +296,18 @@ def test_calls_of_one_owner_share_a_block_and_fixtures_and_layers_stay_pattern_w
     rule = _load_yaml(render_rules(policy)["net.yaml"])["rules"][0]
     blocks, layer, fixture, *_ = rule["patterns"]
     shared, client, other = blocks["pattern-either"]
-    assert shared["patterns"][:2] == [
-        {"pattern": "net.$ATTR(...)"},
-        {"metavariable-regex": {"metavariable": "$ATTR", "regex": "^(get|post)$"}},
-    ]
-    assert '$PATCH(net, "$ATTR", ...)\n...\n' in leaves(shared)
+    get, post = shared["patterns"][0]["pattern-either"]
+    for each, name in ((get, "get"), (post, "post")):
+        # the owner's calls, each with its own patch by dotted string (one regex literal)
+        assert each["patterns"][:2] == [
+            {"pattern": "net.$ATTR(...)"},
+            {"metavariable-regex": {"metavariable": "$ATTR", "regex": f"^{name}$"}},
+        ]
+        assert f'$PATCH("=~/^(.*\\.)?(net\\.{name})$/", ...)\n...\n' in leaves(each)
+        assert not [leaf for leaf in leaves(each) if "post" in leaf and name == "get"]
+    # one patch-by-owner set for them all: `$ATTR` ties the patched name to the call
+    assert '$PATCH(net, "$ATTR", ...)\n...\n' in leaves(shared["patterns"][1])
+    assert "$TARGET" not in yaml.safe_dump(rule)
     assert client["patterns"][0] == {"pattern": "net.Client.send(...)"}
     assert '$PATCH(net, "Client", ...)\n...\n' in leaves(client)
     assert not [leaf for leaf in leaves(client) if "get" in leaf or "Pool" in leaf]
@@ -390,10 +397,11 @@ banned:
 def test_a_context_manager_clears_in_every_with_form_sync_and_async():
     (pattern,) = parse_policy(CONTEXT_POLICY, "policy.yaml").banned
     text = render_rules(parse_policy(CONTEXT_POLICY, "policy.yaml"))["net.yaml"]
-    for form in ("with $MANAGER:", "with $MANAGER as $MOCK:", "async with $MANAGER:",
-                 "async with $MANAGER as $MOCK:", "pattern: netmock.Router(...)\n",
-                 "pattern: netmock.Router\n"):
-        assert form in text
+    # each form spelled out with the manager called and not (the prefilter needs its name)
+    for form in ("with {}:", "with {} as $MOCK:", "async with {}:", "async with {} as $MOCK:"):
+        for manager in ("netmock.Router(...)", "netmock.Router"):
+            assert form.format(manager) in text
+    assert "$MANAGER" not in text
     assert pattern.cleared_by.context_managers == ("netmock.Router",)
 
 
@@ -478,9 +486,12 @@ def test_a_client_class_is_matched_by_its_requests_and_its_safe_construction_is_
     (rule_data,) = _load_yaml(
         render_rules(parse_policy(CLIENT_POLICY, "p.yaml"))["net.yaml"])["rules"]
     text = yaml.safe_dump(rule_data)
-    assert "$C.$METHOD(...)" in text and "^(get|send)$" in text
-    assert "net.Client(..., transport=$SAFE, ...)" in text
-    assert "pattern: net.Client(...)\n" in text  # only inside the metavariable-pattern
+    # the binding and the construction spelled out (the prefilter needs the class's name)
+    assert "pattern: $C.get(...)\n" in text and "pattern: $C.send(...)\n" in text
+    assert "$C = net.Client(...)" in text and "with net.Client(...) as $C:" in text
+    assert "$C = net.Client(..., transport=$SAFE, ...)" in text
+    assert "pattern: net.Client(...).$METHOD(...)\n" in text and "^(get|send)$" in text
+    assert "$CLIENT" not in text and "$C.$METHOD" not in text
     assert "$SERVER" in text and "^(local_server)$" in text
 
 
