@@ -265,8 +265,50 @@ class TestDecorated:
         aiohttp.request(arg)
 
 
+# @pytest.mark.integration, with or without arguments, on the test or its class
+@pytest.mark.integration
+def test_037_decorator_pytest_mark_integration():
+    # ok: test-policy.real-aiohttp
+    aiohttp.request(arg)
+
+
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.integration()
+def test_038_decorator_pytest_mark_integration_called():
+    # ok: test-policy.real-aiohttp
+    aiohttp.request(arg)
+
+
+@pytest.mark.integration
+class TestDecorated:
+    def test_039_method_of_a_decorated_class(self):
+        # ok: test-policy.real-aiohttp
+        aiohttp.request(arg)
+
+
+# @pytest.mark.slow, with or without arguments, on the test or its class
+@pytest.mark.slow
+def test_040_decorator_pytest_mark_slow():
+    # ok: test-policy.real-aiohttp
+    aiohttp.request(arg)
+
+
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.slow()
+def test_041_decorator_pytest_mark_slow_called():
+    # ok: test-policy.real-aiohttp
+    aiohttp.request(arg)
+
+
+@pytest.mark.slow
+class TestDecorated:
+    def test_042_method_of_a_decorated_class(self):
+        # ok: test-policy.real-aiohttp
+        aiohttp.request(arg)
+
+
 # inside `with aioresponses.aioresponses` in every form the call is cleared; after the block and in the next test it is not
-def test_037_with_aioresponses_aioresponses_called():
+def test_043_with_aioresponses_aioresponses_called():
     with aioresponses.aioresponses():
         # ok: test-policy.real-aiohttp
         aiohttp.request(arg)
@@ -275,32 +317,32 @@ def test_037_with_aioresponses_aioresponses_called():
     aiohttp.request(arg)
 
 
-def test_038_with_aioresponses_aioresponses_as():
+def test_044_with_aioresponses_aioresponses_as():
     with open("log.txt"), aioresponses.aioresponses() as mocked:
         # ok: test-policy.real-aiohttp
         aiohttp.request(arg)
     assert mocked
 
 
-def test_039_with_aioresponses_aioresponses_bare():
+def test_045_with_aioresponses_aioresponses_bare():
     with aioresponses.aioresponses:
         # ok: test-policy.real-aiohttp
         aiohttp.request(arg)
 
 
-async def test_040_async_with_aioresponses_aioresponses():
+async def test_046_async_with_aioresponses_aioresponses():
     async with aioresponses.aioresponses() as mocked:
         # ok: test-policy.real-aiohttp
         aiohttp.request(arg)
 
 
-def test_041_unmocked_neighbour():
+def test_047_unmocked_neighbour():
     # ruleid: test-policy.real-aiohttp
     aiohttp.request(arg)
 
 
 # inside `with vcr.use_cassette` in every form the call is cleared; after the block and in the next test it is not
-def test_042_with_vcr_use_cassette_called():
+def test_048_with_vcr_use_cassette_called():
     with vcr.use_cassette():
         # ok: test-policy.real-aiohttp
         aiohttp.request(arg)
@@ -309,38 +351,38 @@ def test_042_with_vcr_use_cassette_called():
     aiohttp.request(arg)
 
 
-def test_043_with_vcr_use_cassette_as():
+def test_049_with_vcr_use_cassette_as():
     with open("log.txt"), vcr.use_cassette() as mocked:
         # ok: test-policy.real-aiohttp
         aiohttp.request(arg)
     assert mocked
 
 
-def test_044_with_vcr_use_cassette_bare():
+def test_050_with_vcr_use_cassette_bare():
     with vcr.use_cassette:
         # ok: test-policy.real-aiohttp
         aiohttp.request(arg)
 
 
-async def test_045_async_with_vcr_use_cassette():
+async def test_051_async_with_vcr_use_cassette():
     async with vcr.use_cassette() as mocked:
         # ok: test-policy.real-aiohttp
         aiohttp.request(arg)
 
 
-def test_046_unmocked_neighbour():
+def test_052_unmocked_neighbour():
     # ruleid: test-policy.real-aiohttp
     aiohttp.request(arg)
 
 
 # building a client (aiohttp.ClientSession) is no request; a request on a client bound by `with ... as`, `async with` or assignment is
-def test_047_aiohttp_clientsession_built_and_never_sent():
+def test_053_aiohttp_clientsession_built_and_never_sent():
     # ok: test-policy.real-aiohttp
     client = aiohttp.ClientSession()
     assert client is not None
 
 
-def test_048_every_request_on_a_aiohttp_clientsession_in_with():
+def test_054_every_request_on_a_aiohttp_clientsession_in_with():
     with aiohttp.ClientSession() as client:
         # ruleid: test-policy.real-aiohttp
         client.get(arg)
@@ -364,44 +406,44 @@ def test_048_every_request_on_a_aiohttp_clientsession_in_with():
     client.close()
 
 
-async def test_049_async_with():
+async def test_055_async_with():
     async with aiohttp.ClientSession(timeout=5) as client:
         # ruleid: test-policy.real-aiohttp
         await client.get(arg)
 
 
-def test_050_assigned_then_sent():
+def test_056_assigned_then_sent():
     client = aiohttp.ClientSession()
     # ruleid: test-policy.real-aiohttp
     client.get(arg)
 
 
-def test_051_built_and_sent_in_one_expression():
+def test_057_built_and_sent_in_one_expression():
     # ruleid: test-policy.real-aiohttp
     aiohttp.ClientSession().get(arg)
 
 
 # a client from a fixture or an attribute of self cannot be tracked by a per-file scan
-def test_052_client_from_a_fixture(client):
+def test_058_client_from_a_fixture(client):
     # todoruleid: test-policy.real-aiohttp
     client.get(arg)
 
 
 # what clears the pattern clears its clients' requests; a patch of one class clears only its own clients
-def test_053_mocker_patch_aiohttp_clientsession(mocker):
+def test_059_mocker_patch_aiohttp_clientsession(mocker):
     mocker.patch("aiohttp.ClientSession")
     with aiohttp.ClientSession() as client:
         # ok: test-policy.real-aiohttp
         client.get(arg)
 
 
-def test_054_client_under_the_fixture_aioresponses(aioresponses):
+def test_060_client_under_the_fixture_aioresponses(aioresponses):
     with aiohttp.ClientSession() as client:
         # ok: test-policy.real-aiohttp
         client.get(arg)
 
 
-def test_055_client_inside_aioresponses_aioresponses():
+def test_061_client_inside_aioresponses_aioresponses():
     with aioresponses.aioresponses(), aiohttp.ClientSession() as client:
         # ok: test-policy.real-aiohttp
         client.get(arg)
@@ -413,7 +455,7 @@ class TestPatchedInSetupMethod:
         self.patcher = mock.patch("aiohttp.request")
         self.patcher.start()
 
-    def test_056_method_after_a_patching_setup(self):
+    def test_062_method_after_a_patching_setup(self):
         # ok: test-policy.real-aiohttp
         aiohttp.request(arg)
 
@@ -424,7 +466,7 @@ class TestBoundAndStarted0(unittest.TestCase):
         self.mocked.start()
         self.addCleanup(self.mocked.stop)
 
-    def test_057_method_after_a_started_aioresponses_aioresponses(self):
+    def test_063_method_after_a_started_aioresponses_aioresponses(self):
         # ok: test-policy.real-aiohttp
         aiohttp.request(arg)
 
@@ -435,7 +477,7 @@ class TestBoundAndStarted1(unittest.TestCase):
         self.mocked.start()
         self.addCleanup(self.mocked.stop)
 
-    def test_058_method_after_a_started_vcr_use_cassette(self):
+    def test_064_method_after_a_started_vcr_use_cassette(self):
         # ok: test-policy.real-aiohttp
         aiohttp.request(arg)
 
@@ -444,13 +486,13 @@ class TestStartedOutsideSetup:
     def helper(self):
         self.mocked.start()
 
-    def test_059_method_of_a_class_without_setup(self):
+    def test_065_method_of_a_class_without_setup(self):
         # ruleid: test-policy.real-aiohttp
         aiohttp.request(arg)
 
 
 # a request to this machine (a loopback URL, a local-server fixture's URL) is not reported; only that call
-def test_060_loopback_urls(port):
+def test_066_loopback_urls(port):
     # ok: test-policy.real-aiohttp
     aiohttp.request("http://127.0.0.1:8000/health")
     # ok: test-policy.real-aiohttp
@@ -467,7 +509,7 @@ def test_060_loopback_urls(port):
     aiohttp.request(f"https://{host}/")
 
 
-def test_061_a_client_to_a_loopback_url():
+def test_067_a_client_to_a_loopback_url():
     with aiohttp.ClientSession() as client:
         # ok: test-policy.real-aiohttp
         client.get("http://127.0.0.1:5000/")
@@ -475,7 +517,7 @@ def test_061_a_client_to_a_loopback_url():
         client.get("https://example.com/")
 
 
-def test_062_urls_of_the_local_server_httpbin(httpbin):
+def test_068_urls_of_the_local_server_httpbin(httpbin):
     # ok: test-policy.real-aiohttp
     aiohttp.request(httpbin.url)
     # ok: test-policy.real-aiohttp
@@ -493,49 +535,49 @@ def test_062_urls_of_the_local_server_httpbin(httpbin):
 
 
 # a name like the fixture's is not the fixture
-def test_063_not_the_fixture():
+def test_069_not_the_fixture():
     # ruleid: test-policy.real-aiohttp
     aiohttp.request(httpbin.url)
 
 
 # a test passing passthrough= or passthrough_unmatched= lets real calls through: its fixtures, decorators and context managers no longer clear
-def test_064_passthrough_under_aioresponses(aioresponses):
+def test_070_passthrough_under_aioresponses(aioresponses):
     aioresponses.add(arg, passthrough=True)
     # ruleid: test-policy.real-aiohttp
     aiohttp.request(arg)
 
 
 @aioresponses.aioresponses(passthrough=True)
-def test_065_passthrough_in_the_decorator():
+def test_071_passthrough_in_the_decorator():
     # ruleid: test-policy.real-aiohttp
     aiohttp.request(arg)
 
 
-def test_066_passthrough_on_aioresponses_aioresponses():
+def test_072_passthrough_on_aioresponses_aioresponses():
     with aioresponses.aioresponses(passthrough=True):
         # ruleid: test-policy.real-aiohttp
         aiohttp.request(arg)
 
 
-def test_067_passthrough_unmatched_under_aioresponses(aioresponses):
+def test_073_passthrough_unmatched_under_aioresponses(aioresponses):
     aioresponses.add(arg, passthrough_unmatched=True)
     # ruleid: test-policy.real-aiohttp
     aiohttp.request(arg)
 
 
 @aioresponses.aioresponses(passthrough_unmatched=True)
-def test_068_passthrough_unmatched_in_the_decorator():
+def test_074_passthrough_unmatched_in_the_decorator():
     # ruleid: test-policy.real-aiohttp
     aiohttp.request(arg)
 
 
-def test_069_passthrough_unmatched_on_aioresponses_aioresponses():
+def test_075_passthrough_unmatched_on_aioresponses_aioresponses():
     with aioresponses.aioresponses(passthrough_unmatched=True):
         # ruleid: test-policy.real-aiohttp
         aiohttp.request(arg)
 
 
 @aioresponses.aioresponses()
-def test_070_the_decorator_without_it():
+def test_076_the_decorator_without_it():
     # ok: test-policy.real-aiohttp
     aiohttp.request(arg)

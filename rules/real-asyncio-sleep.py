@@ -184,13 +184,55 @@ def test_024_a_decorator_that_is_not_a_patch():
     asyncio.sleep(2)
 
 
+# @pytest.mark.integration, with or without arguments, on the test or its class
+@pytest.mark.integration
+def test_025_decorator_pytest_mark_integration():
+    # ok: test-policy.real-asyncio-sleep
+    asyncio.sleep(2)
+
+
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.integration()
+def test_026_decorator_pytest_mark_integration_called():
+    # ok: test-policy.real-asyncio-sleep
+    asyncio.sleep(2)
+
+
+@pytest.mark.integration
+class TestDecorated:
+    def test_027_method_of_a_decorated_class(self):
+        # ok: test-policy.real-asyncio-sleep
+        asyncio.sleep(2)
+
+
+# @pytest.mark.slow, with or without arguments, on the test or its class
+@pytest.mark.slow
+def test_028_decorator_pytest_mark_slow():
+    # ok: test-policy.real-asyncio-sleep
+    asyncio.sleep(2)
+
+
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.slow()
+def test_029_decorator_pytest_mark_slow_called():
+    # ok: test-policy.real-asyncio-sleep
+    asyncio.sleep(2)
+
+
+@pytest.mark.slow
+class TestDecorated:
+    def test_030_method_of_a_decorated_class(self):
+        # ok: test-policy.real-asyncio-sleep
+        asyncio.sleep(2)
+
+
 # a mock started in a setup method (setup_method, setUp, asyncSetUp or 2 more) clears the tests of its class; in a test, the calls after it
 class TestPatchedInSetupMethod:
     def setup_method(self):
         self.patcher = mock.patch("asyncio.sleep")
         self.patcher.start()
 
-    def test_025_method_after_a_patching_setup(self):
+    def test_031_method_after_a_patching_setup(self):
         # ok: test-policy.real-asyncio-sleep
         asyncio.sleep(2)
 
@@ -199,6 +241,6 @@ class TestStartedOutsideSetup:
     def helper(self):
         self.mocked.start()
 
-    def test_026_method_of_a_class_without_setup(self):
+    def test_032_method_of_a_class_without_setup(self):
         # ruleid: test-policy.real-asyncio-sleep
         asyncio.sleep(2)

@@ -553,8 +553,50 @@ class TestDecorated:
         httpx.get(arg)
 
 
+# @pytest.mark.integration, with or without arguments, on the test or its class
+@pytest.mark.integration
+def test_066_decorator_pytest_mark_integration():
+    # ok: test-policy.real-httpx
+    httpx.get(arg)
+
+
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.integration()
+def test_067_decorator_pytest_mark_integration_called():
+    # ok: test-policy.real-httpx
+    httpx.get(arg)
+
+
+@pytest.mark.integration
+class TestDecorated:
+    def test_068_method_of_a_decorated_class(self):
+        # ok: test-policy.real-httpx
+        httpx.get(arg)
+
+
+# @pytest.mark.slow, with or without arguments, on the test or its class
+@pytest.mark.slow
+def test_069_decorator_pytest_mark_slow():
+    # ok: test-policy.real-httpx
+    httpx.get(arg)
+
+
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.slow()
+def test_070_decorator_pytest_mark_slow_called():
+    # ok: test-policy.real-httpx
+    httpx.get(arg)
+
+
+@pytest.mark.slow
+class TestDecorated:
+    def test_071_method_of_a_decorated_class(self):
+        # ok: test-policy.real-httpx
+        httpx.get(arg)
+
+
 # inside `with respx.mock` in every form the call is cleared; after the block and in the next test it is not
-def test_066_with_respx_mock_called():
+def test_072_with_respx_mock_called():
     with respx.mock():
         # ok: test-policy.real-httpx
         httpx.get(arg)
@@ -563,32 +605,32 @@ def test_066_with_respx_mock_called():
     httpx.get(arg)
 
 
-def test_067_with_respx_mock_as():
+def test_073_with_respx_mock_as():
     with open("log.txt"), respx.mock() as mocked:
         # ok: test-policy.real-httpx
         httpx.get(arg)
     assert mocked
 
 
-def test_068_with_respx_mock_bare():
+def test_074_with_respx_mock_bare():
     with respx.mock:
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
 
-async def test_069_async_with_respx_mock():
+async def test_075_async_with_respx_mock():
     async with respx.mock() as mocked:
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
 
-def test_070_unmocked_neighbour():
+def test_076_unmocked_neighbour():
     # ruleid: test-policy.real-httpx
     httpx.get(arg)
 
 
 # inside `with respx.MockRouter` in every form the call is cleared; after the block and in the next test it is not
-def test_071_with_respx_mockrouter_called():
+def test_077_with_respx_mockrouter_called():
     with respx.MockRouter():
         # ok: test-policy.real-httpx
         httpx.get(arg)
@@ -597,32 +639,32 @@ def test_071_with_respx_mockrouter_called():
     httpx.get(arg)
 
 
-def test_072_with_respx_mockrouter_as():
+def test_078_with_respx_mockrouter_as():
     with open("log.txt"), respx.MockRouter() as mocked:
         # ok: test-policy.real-httpx
         httpx.get(arg)
     assert mocked
 
 
-def test_073_with_respx_mockrouter_bare():
+def test_079_with_respx_mockrouter_bare():
     with respx.MockRouter:
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
 
-async def test_074_async_with_respx_mockrouter():
+async def test_080_async_with_respx_mockrouter():
     async with respx.MockRouter() as mocked:
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
 
-def test_075_unmocked_neighbour():
+def test_081_unmocked_neighbour():
     # ruleid: test-policy.real-httpx
     httpx.get(arg)
 
 
 # inside `with vcr.use_cassette` in every form the call is cleared; after the block and in the next test it is not
-def test_076_with_vcr_use_cassette_called():
+def test_082_with_vcr_use_cassette_called():
     with vcr.use_cassette():
         # ok: test-policy.real-httpx
         httpx.get(arg)
@@ -631,53 +673,53 @@ def test_076_with_vcr_use_cassette_called():
     httpx.get(arg)
 
 
-def test_077_with_vcr_use_cassette_as():
+def test_083_with_vcr_use_cassette_as():
     with open("log.txt"), vcr.use_cassette() as mocked:
         # ok: test-policy.real-httpx
         httpx.get(arg)
     assert mocked
 
 
-def test_078_with_vcr_use_cassette_bare():
+def test_084_with_vcr_use_cassette_bare():
     with vcr.use_cassette:
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
 
-async def test_079_async_with_vcr_use_cassette():
+async def test_085_async_with_vcr_use_cassette():
     async with vcr.use_cassette() as mocked:
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
 
-def test_080_unmocked_neighbour():
+def test_086_unmocked_neighbour():
     # ruleid: test-policy.real-httpx
     httpx.get(arg)
 
 
 # a test that calls respx.Route.pass_through lets real calls through: its fixtures, decorators and context managers no longer clear the call
-def test_081_fixture_httpx_mock_then_respx_route_pass_through(httpx_mock):
+def test_087_fixture_httpx_mock_then_respx_route_pass_through(httpx_mock):
     respx.Route.pass_through()
     # ruleid: test-policy.real-httpx
     httpx.get(arg)
 
 
 @respx.mock
-async def test_082_decorator_then_respx_route_pass_through_in_a_branch(flag):
+async def test_088_decorator_then_respx_route_pass_through_in_a_branch(flag):
     if flag:
         respx.Route.pass_through()
     # ruleid: test-policy.real-httpx
     httpx.get(arg)
 
 
-def test_083_respx_mock_as_mocked_then_mocked_pass_through():
+def test_089_respx_mock_as_mocked_then_mocked_pass_through():
     with respx.mock() as mocked:
         mocked.pass_through()
         # ruleid: test-policy.real-httpx
         httpx.get(arg)
 
 
-def test_084_a_patch_still_clears_after_respx_route_pass_through(mocker):
+def test_090_a_patch_still_clears_after_respx_route_pass_through(mocker):
     mocker.patch("httpx.get")
     respx.Route.pass_through()
     # ok: test-policy.real-httpx
@@ -685,19 +727,19 @@ def test_084_a_patch_still_clears_after_respx_route_pass_through(mocker):
 
 
 # the un-clearing call counts only in its own test
-def test_085_cleared_neighbour(httpx_mock):
+def test_091_cleared_neighbour(httpx_mock):
     # ok: test-policy.real-httpx
     httpx.get(arg)
 
 
 # building a client (httpx.Client or httpx.AsyncClient) is no request; a request on a client bound by `with ... as`, `async with` or assignment is
-def test_086_httpx_client_built_and_never_sent():
+def test_092_httpx_client_built_and_never_sent():
     # ok: test-policy.real-httpx
     client = httpx.Client()
     assert client is not None
 
 
-def test_087_every_request_on_a_httpx_client_in_with():
+def test_093_every_request_on_a_httpx_client_in_with():
     with httpx.Client() as client:
         # ruleid: test-policy.real-httpx
         client.get(arg)
@@ -723,7 +765,7 @@ def test_087_every_request_on_a_httpx_client_in_with():
     client.close()
 
 
-def test_088_every_request_on_a_httpx_asyncclient_in_with():
+def test_094_every_request_on_a_httpx_asyncclient_in_with():
     with httpx.AsyncClient() as client:
         # ruleid: test-policy.real-httpx
         client.get(arg)
@@ -749,31 +791,31 @@ def test_088_every_request_on_a_httpx_asyncclient_in_with():
     client.close()
 
 
-async def test_089_async_with():
+async def test_095_async_with():
     async with httpx.AsyncClient(timeout=5) as client:
         # ruleid: test-policy.real-httpx
         await client.get(arg)
 
 
-def test_090_assigned_then_sent():
+def test_096_assigned_then_sent():
     client = httpx.Client()
     # ruleid: test-policy.real-httpx
     client.get(arg)
 
 
-def test_091_built_and_sent_in_one_expression():
+def test_097_built_and_sent_in_one_expression():
     # ruleid: test-policy.real-httpx
     httpx.Client().get(arg)
 
 
 # a client from a fixture or an attribute of self cannot be tracked by a per-file scan
-def test_092_client_from_a_fixture(client):
+def test_098_client_from_a_fixture(client):
     # todoruleid: test-policy.real-httpx
     client.get(arg)
 
 
 # a client built with a safe keyword sends nothing for real
-def test_093_client_with_transport(fake):
+def test_099_client_with_transport(fake):
     with httpx.Client(transport=fake) as client:
         # ok: test-policy.real-httpx
         client.get(arg)
@@ -782,7 +824,7 @@ def test_093_client_with_transport(fake):
     other.get(arg)
 
 
-def test_094_client_with_app(fake):
+def test_100_client_with_app(fake):
     with httpx.Client(app=fake) as client:
         # ok: test-policy.real-httpx
         client.get(arg)
@@ -791,7 +833,7 @@ def test_094_client_with_app(fake):
     other.get(arg)
 
 
-def test_095_client_with_mounts(fake):
+def test_101_client_with_mounts(fake):
     with httpx.Client(mounts=fake) as client:
         # ok: test-policy.real-httpx
         client.get(arg)
@@ -801,7 +843,7 @@ def test_095_client_with_mounts(fake):
 
 
 # what clears the pattern clears its clients' requests; a patch of one class clears only its own clients
-def test_096_mocker_patch_httpx_client(mocker):
+def test_102_mocker_patch_httpx_client(mocker):
     mocker.patch("httpx.Client")
     with httpx.Client() as client:
         # ok: test-policy.real-httpx
@@ -811,7 +853,7 @@ def test_096_mocker_patch_httpx_client(mocker):
         other.get(arg)
 
 
-def test_097_mocker_patch_httpx_asyncclient(mocker):
+def test_103_mocker_patch_httpx_asyncclient(mocker):
     mocker.patch("httpx.AsyncClient")
     with httpx.AsyncClient() as client:
         # ok: test-policy.real-httpx
@@ -821,13 +863,13 @@ def test_097_mocker_patch_httpx_asyncclient(mocker):
         other.get(arg)
 
 
-def test_098_client_under_the_fixture_httpx_mock(httpx_mock):
+def test_104_client_under_the_fixture_httpx_mock(httpx_mock):
     with httpx.Client() as client:
         # ok: test-policy.real-httpx
         client.get(arg)
 
 
-def test_099_client_inside_respx_mock():
+def test_105_client_inside_respx_mock():
     with respx.mock(), httpx.Client() as client:
         # ok: test-policy.real-httpx
         client.get(arg)
@@ -839,7 +881,7 @@ class TestPatchedInSetupMethod:
         self.patcher = mock.patch("httpx.get")
         self.patcher.start()
 
-    def test_100_method_after_a_patching_setup(self):
+    def test_106_method_after_a_patching_setup(self):
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
@@ -848,12 +890,12 @@ class TestStartedInSetup_method0(unittest.TestCase):
     def setup_method(self):
         respx.start()
 
-    def test_101_method_after_respx_start_in_setup_method(self):
+    def test_107_method_after_respx_start_in_setup_method(self):
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
 
-def test_102_respx_start_in_the_test():
+def test_108_respx_start_in_the_test():
     # ruleid: test-policy.real-httpx
     httpx.get(arg)
     respx.start()
@@ -867,7 +909,7 @@ class TestBoundAndStarted0(unittest.TestCase):
         self.mocked.start()
         self.addCleanup(self.mocked.stop)
 
-    def test_103_method_after_a_started_respx_mock(self):
+    def test_109_method_after_a_started_respx_mock(self):
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
@@ -878,7 +920,7 @@ class TestBoundAndStarted1(unittest.TestCase):
         self.mocked.start()
         self.addCleanup(self.mocked.stop)
 
-    def test_104_method_after_a_started_respx_mockrouter(self):
+    def test_110_method_after_a_started_respx_mockrouter(self):
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
@@ -890,7 +932,7 @@ class TestBoundAndStarted2(unittest.TestCase):
         self.mocked.start()
         self.addCleanup(self.mocked.stop)
 
-    def test_105_method_after_a_started_vcr_use_cassette(self):
+    def test_111_method_after_a_started_vcr_use_cassette(self):
         # ok: test-policy.real-httpx
         httpx.get(arg)
 
@@ -899,13 +941,13 @@ class TestStartedOutsideSetup:
     def helper(self):
         respx.start()
 
-    def test_106_method_of_a_class_without_setup(self):
+    def test_112_method_of_a_class_without_setup(self):
         # ruleid: test-policy.real-httpx
         httpx.get(arg)
 
 
 # a request to this machine (a loopback URL, a local-server fixture's URL) is not reported; only that call
-def test_107_loopback_urls(port):
+def test_113_loopback_urls(port):
     # ok: test-policy.real-httpx
     httpx.get("http://127.0.0.1:8000/health")
     # ok: test-policy.real-httpx
@@ -922,7 +964,7 @@ def test_107_loopback_urls(port):
     httpx.get(f"https://{host}/")
 
 
-def test_108_a_client_to_a_loopback_url():
+def test_114_a_client_to_a_loopback_url():
     with httpx.Client() as client:
         # ok: test-policy.real-httpx
         client.get("http://127.0.0.1:5000/")
@@ -930,7 +972,7 @@ def test_108_a_client_to_a_loopback_url():
         client.get("https://example.com/")
 
 
-def test_109_urls_of_the_local_server_httpbin(httpbin):
+def test_115_urls_of_the_local_server_httpbin(httpbin):
     # ok: test-policy.real-httpx
     httpx.get(httpbin.url)
     # ok: test-policy.real-httpx
@@ -948,31 +990,31 @@ def test_109_urls_of_the_local_server_httpbin(httpbin):
 
 
 # a name like the fixture's is not the fixture
-def test_110_not_the_fixture():
+def test_116_not_the_fixture():
     # ruleid: test-policy.real-httpx
     httpx.get(httpbin.url)
 
 
 # a test passing should_mock= lets real calls through: its fixtures, decorators and context managers no longer clear
-def test_111_should_mock_under_httpx_mock(httpx_mock):
+def test_117_should_mock_under_httpx_mock(httpx_mock):
     httpx_mock.add(arg, should_mock=True)
     # ruleid: test-policy.real-httpx
     httpx.get(arg)
 
 
 @respx.mock(should_mock=True)
-def test_112_should_mock_in_the_decorator():
+def test_118_should_mock_in_the_decorator():
     # ruleid: test-policy.real-httpx
     httpx.get(arg)
 
 
-def test_113_should_mock_on_respx_mock():
+def test_119_should_mock_on_respx_mock():
     with respx.mock(should_mock=True):
         # ruleid: test-policy.real-httpx
         httpx.get(arg)
 
 
 @respx.mock()
-def test_114_the_decorator_without_it():
+def test_120_the_decorator_without_it():
     # ok: test-policy.real-httpx
     httpx.get(arg)

@@ -519,8 +519,50 @@ class TestDecorated:
         requests.get(arg)
 
 
+# @pytest.mark.integration, with or without arguments, on the test or its class
+@pytest.mark.integration
+def test_069_decorator_pytest_mark_integration():
+    # ok: test-policy.real-requests
+    requests.get(arg)
+
+
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.integration()
+def test_070_decorator_pytest_mark_integration_called():
+    # ok: test-policy.real-requests
+    requests.get(arg)
+
+
+@pytest.mark.integration
+class TestDecorated:
+    def test_071_method_of_a_decorated_class(self):
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
+# @pytest.mark.slow, with or without arguments, on the test or its class
+@pytest.mark.slow
+def test_072_decorator_pytest_mark_slow():
+    # ok: test-policy.real-requests
+    requests.get(arg)
+
+
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.slow()
+def test_073_decorator_pytest_mark_slow_called():
+    # ok: test-policy.real-requests
+    requests.get(arg)
+
+
+@pytest.mark.slow
+class TestDecorated:
+    def test_074_method_of_a_decorated_class(self):
+        # ok: test-policy.real-requests
+        requests.get(arg)
+
+
 # inside `with responses.RequestsMock` in every form the call is cleared; after the block and in the next test it is not
-def test_069_with_responses_requestsmock_called():
+def test_075_with_responses_requestsmock_called():
     with responses.RequestsMock():
         # ok: test-policy.real-requests
         requests.get(arg)
@@ -529,32 +571,32 @@ def test_069_with_responses_requestsmock_called():
     requests.get(arg)
 
 
-def test_070_with_responses_requestsmock_as():
+def test_076_with_responses_requestsmock_as():
     with open("log.txt"), responses.RequestsMock() as mocked:
         # ok: test-policy.real-requests
         requests.get(arg)
     assert mocked
 
 
-def test_071_with_responses_requestsmock_bare():
+def test_077_with_responses_requestsmock_bare():
     with responses.RequestsMock:
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-async def test_072_async_with_responses_requestsmock():
+async def test_078_async_with_responses_requestsmock():
     async with responses.RequestsMock() as mocked:
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-def test_073_unmocked_neighbour():
+def test_079_unmocked_neighbour():
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
 # inside `with responses.mock` in every form the call is cleared; after the block and in the next test it is not
-def test_074_with_responses_mock_called():
+def test_080_with_responses_mock_called():
     with responses.mock():
         # ok: test-policy.real-requests
         requests.get(arg)
@@ -563,32 +605,32 @@ def test_074_with_responses_mock_called():
     requests.get(arg)
 
 
-def test_075_with_responses_mock_as():
+def test_081_with_responses_mock_as():
     with open("log.txt"), responses.mock() as mocked:
         # ok: test-policy.real-requests
         requests.get(arg)
     assert mocked
 
 
-def test_076_with_responses_mock_bare():
+def test_082_with_responses_mock_bare():
     with responses.mock:
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-async def test_077_async_with_responses_mock():
+async def test_083_async_with_responses_mock():
     async with responses.mock() as mocked:
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-def test_078_unmocked_neighbour():
+def test_084_unmocked_neighbour():
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
 # inside `with requests_mock.Mocker` in every form the call is cleared; after the block and in the next test it is not
-def test_079_with_requests_mock_mocker_called():
+def test_085_with_requests_mock_mocker_called():
     with requests_mock.Mocker():
         # ok: test-policy.real-requests
         requests.get(arg)
@@ -597,32 +639,32 @@ def test_079_with_requests_mock_mocker_called():
     requests.get(arg)
 
 
-def test_080_with_requests_mock_mocker_as():
+def test_086_with_requests_mock_mocker_as():
     with open("log.txt"), requests_mock.Mocker() as mocked:
         # ok: test-policy.real-requests
         requests.get(arg)
     assert mocked
 
 
-def test_081_with_requests_mock_mocker_bare():
+def test_087_with_requests_mock_mocker_bare():
     with requests_mock.Mocker:
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-async def test_082_async_with_requests_mock_mocker():
+async def test_088_async_with_requests_mock_mocker():
     async with requests_mock.Mocker() as mocked:
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-def test_083_unmocked_neighbour():
+def test_089_unmocked_neighbour():
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
 # inside `with vcr.use_cassette` in every form the call is cleared; after the block and in the next test it is not
-def test_084_with_vcr_use_cassette_called():
+def test_090_with_vcr_use_cassette_called():
     with vcr.use_cassette():
         # ok: test-policy.real-requests
         requests.get(arg)
@@ -631,53 +673,53 @@ def test_084_with_vcr_use_cassette_called():
     requests.get(arg)
 
 
-def test_085_with_vcr_use_cassette_as():
+def test_091_with_vcr_use_cassette_as():
     with open("log.txt"), vcr.use_cassette() as mocked:
         # ok: test-policy.real-requests
         requests.get(arg)
     assert mocked
 
 
-def test_086_with_vcr_use_cassette_bare():
+def test_092_with_vcr_use_cassette_bare():
     with vcr.use_cassette:
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-async def test_087_async_with_vcr_use_cassette():
+async def test_093_async_with_vcr_use_cassette():
     async with vcr.use_cassette() as mocked:
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-def test_088_unmocked_neighbour():
+def test_094_unmocked_neighbour():
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
 # a test that calls responses.add_passthru lets real calls through: its fixtures, decorators and context managers no longer clear the call
-def test_089_fixture_responses_then_responses_add_passthru(responses):
+def test_095_fixture_responses_then_responses_add_passthru(responses):
     responses.add_passthru()
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
 @responses.activate
-async def test_090_decorator_then_responses_add_passthru_in_a_branch(flag):
+async def test_096_decorator_then_responses_add_passthru_in_a_branch(flag):
     if flag:
         responses.add_passthru()
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
-def test_091_responses_requestsmock_as_mocked_then_mocked_add_passthru():
+def test_097_responses_requestsmock_as_mocked_then_mocked_add_passthru():
     with responses.RequestsMock() as mocked:
         mocked.add_passthru()
         # ruleid: test-policy.real-requests
         requests.get(arg)
 
 
-def test_092_a_patch_still_clears_after_responses_add_passthru(mocker):
+def test_098_a_patch_still_clears_after_responses_add_passthru(mocker):
     mocker.patch("requests.get")
     responses.add_passthru()
     # ok: test-policy.real-requests
@@ -685,19 +727,19 @@ def test_092_a_patch_still_clears_after_responses_add_passthru(mocker):
 
 
 # the un-clearing call counts only in its own test
-def test_093_cleared_neighbour(requests_mock):
+def test_099_cleared_neighbour(requests_mock):
     # ok: test-policy.real-requests
     requests.get(arg)
 
 
 # building a client (requests.Session or requests.session) is no request; a request on a client bound by `with ... as`, `async with` or assignment is
-def test_094_requests_session_built_and_never_sent():
+def test_100_requests_session_built_and_never_sent():
     # ok: test-policy.real-requests
     client = requests.Session()
     assert client is not None
 
 
-def test_095_every_request_on_a_requests_session_in_with():
+def test_101_every_request_on_a_requests_session_in_with():
     with requests.Session() as client:
         # ruleid: test-policy.real-requests
         client.get(arg)
@@ -721,7 +763,7 @@ def test_095_every_request_on_a_requests_session_in_with():
     client.close()
 
 
-def test_096_every_request_on_a_requests_session_in_with():
+def test_102_every_request_on_a_requests_session_in_with():
     with requests.session() as client:
         # ruleid: test-policy.real-requests
         client.get(arg)
@@ -745,51 +787,51 @@ def test_096_every_request_on_a_requests_session_in_with():
     client.close()
 
 
-async def test_097_async_with():
+async def test_103_async_with():
     async with requests.session(timeout=5) as client:
         # ruleid: test-policy.real-requests
         await client.get(arg)
 
 
-def test_098_assigned_then_sent():
+def test_104_assigned_then_sent():
     client = requests.Session()
     # ruleid: test-policy.real-requests
     client.get(arg)
 
 
-def test_099_built_and_sent_in_one_expression():
+def test_105_built_and_sent_in_one_expression():
     # ruleid: test-policy.real-requests
     requests.Session().get(arg)
 
 
 # a client from a fixture or an attribute of self cannot be tracked by a per-file scan
-def test_100_client_from_a_fixture(client):
+def test_106_client_from_a_fixture(client):
     # todoruleid: test-policy.real-requests
     client.get(arg)
 
 
 # what clears the pattern clears its clients' requests; a patch of one class clears only its own clients
-def test_101_a_patch_of_the_layer_requests_session_request(mocker):
+def test_107_a_patch_of_the_layer_requests_session_request(mocker):
     mocker.patch("requests.Session.request")
     with requests.Session() as client:
         # ok: test-policy.real-requests
         client.get(arg)
 
 
-def test_102_a_patch_of_the_layer_requests_adapters_httpadapter_send(mocker):
+def test_108_a_patch_of_the_layer_requests_adapters_httpadapter_send(mocker):
     mocker.patch("requests.adapters.HTTPAdapter.send")
     with requests.Session() as client:
         # ok: test-policy.real-requests
         client.get(arg)
 
 
-def test_103_client_under_the_fixture_requests_mock(requests_mock):
+def test_109_client_under_the_fixture_requests_mock(requests_mock):
     with requests.Session() as client:
         # ok: test-policy.real-requests
         client.get(arg)
 
 
-def test_104_client_inside_responses_requestsmock():
+def test_110_client_inside_responses_requestsmock():
     with responses.RequestsMock(), requests.Session() as client:
         # ok: test-policy.real-requests
         client.get(arg)
@@ -801,7 +843,7 @@ class TestPatchedInSetupMethod:
         self.patcher = mock.patch("requests.get")
         self.patcher.start()
 
-    def test_105_method_after_a_patching_setup(self):
+    def test_111_method_after_a_patching_setup(self):
         # ok: test-policy.real-requests
         requests.get(arg)
 
@@ -810,12 +852,12 @@ class TestStartedInSetup_method0(unittest.TestCase):
     def setup_method(self):
         responses.start()
 
-    def test_106_method_after_responses_start_in_setup_method(self):
+    def test_112_method_after_responses_start_in_setup_method(self):
         # ok: test-policy.real-requests
         requests.get(arg)
 
 
-def test_107_responses_start_in_the_test():
+def test_113_responses_start_in_the_test():
     # ruleid: test-policy.real-requests
     requests.get(arg)
     responses.start()
@@ -829,7 +871,7 @@ class TestBoundAndStarted0(unittest.TestCase):
         self.mocked.start()
         self.addCleanup(self.mocked.stop)
 
-    def test_108_method_after_a_started_responses_requestsmock(self):
+    def test_114_method_after_a_started_responses_requestsmock(self):
         # ok: test-policy.real-requests
         requests.get(arg)
 
@@ -840,7 +882,7 @@ class TestBoundAndStarted1(unittest.TestCase):
         self.mocked.start()
         self.addCleanup(self.mocked.stop)
 
-    def test_109_method_after_a_started_responses_mock(self):
+    def test_115_method_after_a_started_responses_mock(self):
         # ok: test-policy.real-requests
         requests.get(arg)
 
@@ -852,7 +894,7 @@ class TestBoundAndStarted2(unittest.TestCase):
         self.mocked.start()
         self.addCleanup(self.mocked.stop)
 
-    def test_110_method_after_a_started_requests_mock_mocker(self):
+    def test_116_method_after_a_started_requests_mock_mocker(self):
         # ok: test-policy.real-requests
         requests.get(arg)
 
@@ -864,7 +906,7 @@ class TestBoundAndStarted3(unittest.TestCase):
         self.mocked.start()
         self.addCleanup(self.mocked.stop)
 
-    def test_111_method_after_a_started_vcr_use_cassette(self):
+    def test_117_method_after_a_started_vcr_use_cassette(self):
         # ok: test-policy.real-requests
         requests.get(arg)
 
@@ -873,13 +915,13 @@ class TestStartedOutsideSetup:
     def helper(self):
         responses.start()
 
-    def test_112_method_of_a_class_without_setup(self):
+    def test_118_method_of_a_class_without_setup(self):
         # ruleid: test-policy.real-requests
         requests.get(arg)
 
 
 # a request to this machine (a loopback URL, a local-server fixture's URL) is not reported; only that call
-def test_113_loopback_urls(port):
+def test_119_loopback_urls(port):
     # ok: test-policy.real-requests
     requests.get("http://127.0.0.1:8000/health")
     # ok: test-policy.real-requests
@@ -896,7 +938,7 @@ def test_113_loopback_urls(port):
     requests.get(f"https://{host}/")
 
 
-def test_114_a_client_to_a_loopback_url():
+def test_120_a_client_to_a_loopback_url():
     with requests.Session() as client:
         # ok: test-policy.real-requests
         client.get("http://127.0.0.1:5000/")
@@ -904,7 +946,7 @@ def test_114_a_client_to_a_loopback_url():
         client.get("https://example.com/")
 
 
-def test_115_urls_of_the_local_server_httpbin(httpbin):
+def test_121_urls_of_the_local_server_httpbin(httpbin):
     # ok: test-policy.real-requests
     requests.get(httpbin.url)
     # ok: test-policy.real-requests
@@ -922,49 +964,49 @@ def test_115_urls_of_the_local_server_httpbin(httpbin):
 
 
 # a name like the fixture's is not the fixture
-def test_116_not_the_fixture():
+def test_122_not_the_fixture():
     # ruleid: test-policy.real-requests
     requests.get(httpbin.url)
 
 
 # a test passing passthrough= or real_http= lets real calls through: its fixtures, decorators and context managers no longer clear
-def test_117_passthrough_under_requests_mock(requests_mock):
+def test_123_passthrough_under_requests_mock(requests_mock):
     requests_mock.add(arg, passthrough=True)
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
 @responses.activate(passthrough=True)
-def test_118_passthrough_in_the_decorator():
+def test_124_passthrough_in_the_decorator():
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
-def test_119_passthrough_on_responses_requestsmock():
+def test_125_passthrough_on_responses_requestsmock():
     with responses.RequestsMock(passthrough=True):
         # ruleid: test-policy.real-requests
         requests.get(arg)
 
 
-def test_120_real_http_under_requests_mock(requests_mock):
+def test_126_real_http_under_requests_mock(requests_mock):
     requests_mock.add(arg, real_http=True)
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
 @responses.activate(real_http=True)
-def test_121_real_http_in_the_decorator():
+def test_127_real_http_in_the_decorator():
     # ruleid: test-policy.real-requests
     requests.get(arg)
 
 
-def test_122_real_http_on_responses_requestsmock():
+def test_128_real_http_on_responses_requestsmock():
     with responses.RequestsMock(real_http=True):
         # ruleid: test-policy.real-requests
         requests.get(arg)
 
 
 @responses.activate()
-def test_123_the_decorator_without_it():
+def test_129_the_decorator_without_it():
     # ok: test-policy.real-requests
     requests.get(arg)

@@ -424,27 +424,85 @@ class TestUsefixtures:
         subprocess.run(arg)
 
 
+# @pytest.mark.integration, with or without arguments, on the test or its class
+@pytest.mark.integration
+def test_054_decorator_pytest_mark_integration():
+    # ok: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.integration()
+def test_055_decorator_pytest_mark_integration_called():
+    # ok: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+@pytest.mark.integration
+class TestDecorated:
+    def test_056_method_of_a_decorated_class(self):
+        # ok: test-policy.real-subprocess
+        subprocess.run(arg)
+
+
+# @pytest.mark.slow, with or without arguments, on the test or its class
+@pytest.mark.slow
+def test_057_decorator_pytest_mark_slow():
+    # ok: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.slow()
+def test_058_decorator_pytest_mark_slow_called():
+    # ok: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+@pytest.mark.slow
+class TestDecorated:
+    def test_059_method_of_a_decorated_class(self):
+        # ok: test-policy.real-subprocess
+        subprocess.run(arg)
+
+
 # a test that calls fp.allow_unregistered or fp.pass_command lets real calls through: its fixtures, decorators and context managers no longer clear the call
-def test_054_fixture_fp_then_fp_allow_unregistered(fp):
+def test_060_fixture_fp_then_fp_allow_unregistered(fp):
     fp.allow_unregistered()
     # ruleid: test-policy.real-subprocess
     subprocess.run(arg)
 
 
-def test_055_a_patch_still_clears_after_fp_allow_unregistered(mocker):
+@pytest.mark.integration
+async def test_061_decorator_then_fp_allow_unregistered_in_a_branch(flag):
+    if flag:
+        fp.allow_unregistered()
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_062_a_patch_still_clears_after_fp_allow_unregistered(mocker):
     mocker.patch("subprocess.run")
     fp.allow_unregistered()
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
 
-def test_056_fixture_fp_then_fp_pass_command(fp):
+def test_063_fixture_fp_then_fp_pass_command(fp):
     fp.pass_command()
     # ruleid: test-policy.real-subprocess
     subprocess.run(arg)
 
 
-def test_057_a_patch_still_clears_after_fp_pass_command(mocker):
+@pytest.mark.integration
+async def test_064_decorator_then_fp_pass_command_in_a_branch(flag):
+    if flag:
+        fp.pass_command()
+    # ruleid: test-policy.real-subprocess
+    subprocess.run(arg)
+
+
+def test_065_a_patch_still_clears_after_fp_pass_command(mocker):
     mocker.patch("subprocess.run")
     fp.pass_command()
     # ok: test-policy.real-subprocess
@@ -452,7 +510,7 @@ def test_057_a_patch_still_clears_after_fp_pass_command(mocker):
 
 
 # the un-clearing call counts only in its own test
-def test_058_cleared_neighbour(fake_process):
+def test_066_cleared_neighbour(fake_process):
     # ok: test-policy.real-subprocess
     subprocess.run(arg)
 
@@ -463,7 +521,7 @@ class TestPatchedInSetupMethod:
         self.patcher = mock.patch("subprocess.run")
         self.patcher.start()
 
-    def test_059_method_after_a_patching_setup(self):
+    def test_067_method_after_a_patching_setup(self):
         # ok: test-policy.real-subprocess
         subprocess.run(arg)
 
@@ -472,6 +530,6 @@ class TestStartedOutsideSetup:
     def helper(self):
         self.mocked.start()
 
-    def test_060_method_of_a_class_without_setup(self):
+    def test_068_method_of_a_class_without_setup(self):
         # ruleid: test-policy.real-subprocess
         subprocess.run(arg)

@@ -246,8 +246,50 @@ class TestDecorated:
         urllib.request.urlopen(arg)
 
 
+# @pytest.mark.integration, with or without arguments, on the test or its class
+@pytest.mark.integration
+def test_033_decorator_pytest_mark_integration():
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen(arg)
+
+
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.integration()
+def test_034_decorator_pytest_mark_integration_called():
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen(arg)
+
+
+@pytest.mark.integration
+class TestDecorated:
+    def test_035_method_of_a_decorated_class(self):
+        # ok: test-policy.real-urllib
+        urllib.request.urlopen(arg)
+
+
+# @pytest.mark.slow, with or without arguments, on the test or its class
+@pytest.mark.slow
+def test_036_decorator_pytest_mark_slow():
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen(arg)
+
+
+@pytest.mark.filterwarnings('ignore')
+@pytest.mark.slow()
+def test_037_decorator_pytest_mark_slow_called():
+    # ok: test-policy.real-urllib
+    urllib.request.urlopen(arg)
+
+
+@pytest.mark.slow
+class TestDecorated:
+    def test_038_method_of_a_decorated_class(self):
+        # ok: test-policy.real-urllib
+        urllib.request.urlopen(arg)
+
+
 # inside `with vcr.use_cassette` in every form the call is cleared; after the block and in the next test it is not
-def test_033_with_vcr_use_cassette_called():
+def test_039_with_vcr_use_cassette_called():
     with vcr.use_cassette():
         # ok: test-policy.real-urllib
         urllib.request.urlopen(arg)
@@ -256,26 +298,26 @@ def test_033_with_vcr_use_cassette_called():
     urllib.request.urlopen(arg)
 
 
-def test_034_with_vcr_use_cassette_as():
+def test_040_with_vcr_use_cassette_as():
     with open("log.txt"), vcr.use_cassette() as mocked:
         # ok: test-policy.real-urllib
         urllib.request.urlopen(arg)
     assert mocked
 
 
-def test_035_with_vcr_use_cassette_bare():
+def test_041_with_vcr_use_cassette_bare():
     with vcr.use_cassette:
         # ok: test-policy.real-urllib
         urllib.request.urlopen(arg)
 
 
-async def test_036_async_with_vcr_use_cassette():
+async def test_042_async_with_vcr_use_cassette():
     async with vcr.use_cassette() as mocked:
         # ok: test-policy.real-urllib
         urllib.request.urlopen(arg)
 
 
-def test_037_unmocked_neighbour():
+def test_043_unmocked_neighbour():
     # ruleid: test-policy.real-urllib
     urllib.request.urlopen(arg)
 
@@ -286,7 +328,7 @@ class TestPatchedInSetupMethod:
         self.patcher = mock.patch("urllib.request.urlopen")
         self.patcher.start()
 
-    def test_038_method_after_a_patching_setup(self):
+    def test_044_method_after_a_patching_setup(self):
         # ok: test-policy.real-urllib
         urllib.request.urlopen(arg)
 
@@ -297,7 +339,7 @@ class TestBoundAndStarted0(unittest.TestCase):
         self.mocked.start()
         self.addCleanup(self.mocked.stop)
 
-    def test_039_method_after_a_started_vcr_use_cassette(self):
+    def test_045_method_after_a_started_vcr_use_cassette(self):
         # ok: test-policy.real-urllib
         urllib.request.urlopen(arg)
 
@@ -306,13 +348,13 @@ class TestStartedOutsideSetup:
     def helper(self):
         self.mocked.start()
 
-    def test_040_method_of_a_class_without_setup(self):
+    def test_046_method_of_a_class_without_setup(self):
         # ruleid: test-policy.real-urllib
         urllib.request.urlopen(arg)
 
 
 # a request to this machine (a loopback URL, a local-server fixture's URL) is not reported; only that call
-def test_041_loopback_urls(port):
+def test_047_loopback_urls(port):
     # ok: test-policy.real-urllib
     urllib.request.urlopen("http://127.0.0.1:8000/health")
     # ok: test-policy.real-urllib
@@ -329,7 +371,7 @@ def test_041_loopback_urls(port):
     urllib.request.urlopen(f"https://{host}/")
 
 
-def test_042_urls_of_the_local_server_httpbin(httpbin):
+def test_048_urls_of_the_local_server_httpbin(httpbin):
     # ok: test-policy.real-urllib
     urllib.request.urlopen(httpbin.url)
     # ok: test-policy.real-urllib
@@ -347,6 +389,6 @@ def test_042_urls_of_the_local_server_httpbin(httpbin):
 
 
 # a name like the fixture's is not the fixture
-def test_043_not_the_fixture():
+def test_049_not_the_fixture():
     # ruleid: test-policy.real-urllib
     urllib.request.urlopen(httpbin.url)

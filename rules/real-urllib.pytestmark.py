@@ -3,17 +3,16 @@
 # `test-policy generate --check` fails when this file is out of date.
 import pytest
 import urllib.request
-import vcr
 
 
-# pytestmark with vcr.use_cassette clears the tests after it
+# pytestmark with pytest.mark.slow clears the tests after it
 # a test above pytestmark is still flagged: put pytestmark first, as is the custom
 def test_001_before_pytestmark():
     # ruleid: test-policy.real-urllib
     urllib.request.urlopen(arg)
 
 
-pytestmark = [pytest.mark.filterwarnings('ignore'), vcr.use_cassette]
+pytestmark = [pytest.mark.filterwarnings('ignore'), pytest.mark.slow]
 
 
 def test_002_after_pytestmark():

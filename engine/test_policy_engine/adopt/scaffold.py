@@ -225,11 +225,21 @@ def pinned(action: str) -> str:
 
 
 def render_policy(layout: Layout, contents: Contents = NOTHING_ELSE) -> str:
+    found = categories(layout, contents)
     return fill(template("policy.yaml.tmpl"), {
         "layout": layout.describe(),
-        "categories": "\n".join(c.render() for c in categories(layout, contents)),
+        "categories": "\n".join(c.render() for c in found),
         "lint_paths": _flow(lint_globs(layout)),
+        "marked": ", ".join(marked(found)),
     })
+
+
+def marked(found: Iterable[_Category]) -> list[str]:
+    """The decorators of tests the runtime guard lets do everything: the markers of the
+    categories without `forbid:` (`pytest.mark.integration`, `pytest.mark.slow`, ...). The
+    rules clear the same tests, so a test moved out of unit by its marker, as the guard's
+    hint says, passes both."""
+    return [f"pytest.mark.{m}" for c in found if not c.forbid for m in c.markers]
 
 
 def render_hooks_entry(layout: Layout, policy_name: str) -> str:
