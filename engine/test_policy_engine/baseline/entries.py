@@ -22,10 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from test_policy_engine.baseline import findings, guards
-from test_policy_engine.baseline.fields import expired, suffix, take_until
+from test_policy_engine.baseline.fields import expired, located, suffix, take_until
 from test_policy_engine.baseline.findings import FindingEntry
 from test_policy_engine.baseline.guards import GuardEntry
-from test_policy_engine.policy.errors import Problem, UserError
 
 #: The file's default name, in the repository root (beside the policy).
 DEFAULT_NAME = ".test-policy-baseline"
@@ -62,8 +61,7 @@ class Entry:
 
 def parse_line(line: str, where: str, number: int) -> Entry:
     """One entry line; a malformed one is the user's input error, with its place."""
-    def bad(what: str, got: str, hint: str) -> UserError:
-        return UserError([Problem(where, number, 1, "baseline", f"{what} (got {got!r})", hint)])
+    bad = located(where, number)
 
     body, _, reason = line.partition(" # ")
     tokens = body.split()

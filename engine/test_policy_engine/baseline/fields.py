@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from test_policy_engine.policy.errors import UserError
+from test_policy_engine.policy.errors import Problem, UserError
 
 
 def suffix(until: dt.date | None, reason: str) -> list[str]:
@@ -27,3 +27,12 @@ def take_until(tokens: list[str], bad: Callable[[str, str, str], UserError]) -> 
 
 def expired(until: dt.date | None, today: dt.date) -> bool:
     return until is not None and until < today
+
+
+def located(where: str, number: int, default_hint: str = ""
+            ) -> Callable[..., UserError]:
+    """`bad(what, got, hint)`: the located input error of line `number` of `where`."""
+    def bad(what: str, got: str, hint: str = default_hint) -> UserError:
+        return UserError([Problem(where, number, 1, "baseline", f"{what} (got {got!r})", hint)])
+
+    return bad

@@ -26,8 +26,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from test_policy_engine.baseline.fields import expired, suffix, take_until
-from test_policy_engine.policy.errors import Problem, UserError
+from test_policy_engine.baseline.fields import expired, located, suffix, take_until
 
 KIND = "finding"
 SHAPE = "finding <file> <rule id> <fingerprint>:<n>"
@@ -80,8 +79,7 @@ def note(code: str) -> str:
 
 def parse_line(line: str, where: str, number: int) -> FindingEntry:
     """One `finding` line; a malformed one is the user's input error, with its place."""
-    def bad(what: str, got: str, hint: str = SHAPE) -> UserError:
-        return UserError([Problem(where, number, 1, "baseline", f"{what} (got {got!r})", hint)])
+    bad = located(where, number, SHAPE)
 
     body, _, reason = line.partition(" # ")
     tokens = body.split()

@@ -12,12 +12,11 @@ without doing it any more (fixed: prune it) and on an entry past its `until=` da
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from test_policy_engine.baseline.fields import expired, suffix, take_until
+from test_policy_engine.baseline.fields import expired, located, suffix, take_until
 from test_policy_engine.guard.rules import KINDS
-from test_policy_engine.policy.errors import Problem, UserError
 
 KIND = "guard"
 
@@ -38,8 +37,7 @@ class GuardEntry:
 
 def parse_line(line: str, where: str, number: int) -> GuardEntry:
     """One `guard` line; a malformed one is the user's input error, with its place."""
-    def bad(what: str, got: str, hint: str) -> UserError:
-        return UserError([Problem(where, number, 1, "baseline", f"{what} (got {got!r})", hint)])
+    bad = located(where, number)
 
     body, _, reason = line.partition(" # ")
     tokens = body.split()
@@ -72,7 +70,3 @@ def unique(entries: Iterable[GuardEntry]) -> list[GuardEntry]:
 
 def render_all(entries: Iterable[GuardEntry]) -> str:
     return "".join(f"{entry.render()}\n" for entry in unique(entries))
-
-
-def listed(entries: Mapping[str, frozenset[str]], node_id: str) -> frozenset[str]:
-    return entries.get(node_id, frozenset())
