@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from test_policy_engine.plugin.timing import VERDICT
 
 POLICY = """\
 version: 1
@@ -28,6 +29,29 @@ warn_ratio: {warn_ratio}
 parallel:
 {parallel}
 """
+
+#: One category, so that the largest kill point (a broad fixture's) is short as well:
+#: unit tests stopped at 0.4 s.
+ONE_CATEGORY = """\
+version: 1
+kill_after: 4
+categories:
+  unit: {limit: 0.1, default: true, paths: ["tests/unit/**"]}
+parallel:
+  enabled: false
+"""
+
+#: What an outer (parallel) run of this suite would leak into the inner runs, which must
+#: decide for themselves.
+LEAKED_VARIABLES = ("TEST_POLICY_SERIAL", "PYTEST_XDIST_AUTO_NUM_WORKERS", "PYTEST_TIMEOUT",
+                    "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT",
+                    "PYTEST_XDIST_TESTRUNUID")
+
+
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in LEAKED_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
 
 SERIAL = "  enabled: false"
 PARALLEL = "  enabled: true\n  workers: 2\n  dist: loadgroup"
@@ -57,10 +81,15 @@ def resolutions(items: list[pytest.Item]) -> dict[str, tuple[str, str, str]]:
     return out
 
 
-def timeout_args(item: pytest.Item) -> tuple[object, ...] | None:
-    """What pytest-timeout will read: the closest timeout marker's args and method."""
+def kill_args(item: pytest.Item) -> tuple[object, ...] | None:
+    """Where and how the test is stopped: the closest timeout marker's args and method, as
+    pytest-timeout reads them; without one, the kill point the plugin arms itself (with
+    pytest-timeout's signal handler); None: neither."""
     mark = item.get_closest_marker("timeout")
-    return None if mark is None else (*mark.args, mark.kwargs.get("method"))
+    if mark is not None:
+        return (*mark.args, mark.kwargs.get("method"))
+    verdict = item.stash.get(VERDICT, None)
+    return None if verdict is None or not verdict.kill else (verdict.kill, "signal")
 
 
 def junit_cases(path: Path) -> list[ET.Element]:

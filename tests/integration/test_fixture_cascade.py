@@ -5,18 +5,14 @@ import re
 import subprocess
 import sys
 
-from tests.integration.policy_project import case_properties, junit_cases
+from tests.integration.policy_project import (
+    ONE_CATEGORY,
+    case_properties,
+    clean_environment,
+    junit_cases,
+)
 
 OUTER = 25
-
-ONE_CATEGORY = """\
-version: 1
-kill_after: 4
-categories:
-  unit: {limit: 0.1, default: true, paths: ["tests/unit/**"]}
-parallel:
-  enabled: false
-"""
 
 SHARED_FIXTURE_HANGS = """
     import time
@@ -44,8 +40,7 @@ SHARED_FIXTURE_HANGS = """
 
 def test_tests_failing_on_a_fixture_timeout_from_an_earlier_test_are_not_timeouts_of_their_own(
         pytester, monkeypatch):
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_TIMEOUT"):
-        monkeypatch.delenv(name, raising=False)
+    clean_environment(monkeypatch)
     (pytester.path / "policy.yaml").write_text(ONE_CATEGORY)
     pytester.makepyfile(**{"tests/unit/test_db": SHARED_FIXTURE_HANGS})
     result = pytester.runpytest_subprocess("-p", "no:randomly", "--junit-xml=out.xml",

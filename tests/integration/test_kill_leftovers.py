@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.policy_project import write_policy
+from tests.integration.policy_project import ONE_CATEGORY, clean_environment, write_policy
 
 OUTER = 25  # seconds: the outer limit on one inner pytest run
 
@@ -62,16 +62,6 @@ STARTS_AND_HANGS = """
         assert lazy.poll() is None
 """
 
-#: One category, so that the largest kill point (a broad fixture's) is short as well.
-ONE_CATEGORY = """\
-version: 1
-kill_after: 4
-categories:
-  unit: {limit: 0.1, default: true, paths: ["tests/unit/**"]}
-parallel:
-  enabled: false
-"""
-
 SESSION_SETUP_HANGS = """
     import subprocess
     import sys
@@ -112,8 +102,7 @@ def gone_soon(pid: int, seconds: float = 5) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_processes_a_stopped_test_started_are_terminated_and_a_session_server_is_kept(
         pytester, monkeypatch):
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_TIMEOUT"):
-        monkeypatch.delenv(name, raising=False)
+    clean_environment(monkeypatch)
     write_policy(pytester, unit_limit=0.1, kill_after=4)  # stopped at 0.4 s
     pytester.makepyfile(**{"tests/unit/test_servers": STARTS_AND_HANGS})
     result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=OUTER)
@@ -143,8 +132,7 @@ def test_processes_a_stopped_test_started_are_terminated_and_a_session_server_is
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_a_broad_fixture_stopped_half_way_through_its_own_setup_leaves_no_process(
         pytester, monkeypatch):
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_TIMEOUT"):
-        monkeypatch.delenv(name, raising=False)
+    clean_environment(monkeypatch)
     (pytester.path / "policy.yaml").write_text(ONE_CATEGORY)
     pytester.makepyfile(**{"tests/unit/test_broken": SESSION_SETUP_HANGS})
     result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=OUTER)

@@ -4,7 +4,7 @@ policy file is unchanged uses it, any other run validates the file in full."""
 import pytest
 from test_policy_engine.plugin.hooks import ACTIVE
 
-from tests.integration.policy_project import resolutions, timeout_args, write_policy
+from tests.integration.policy_project import kill_args, resolutions, write_policy
 
 TESTS = {
     "tests/integration/test_db": """
@@ -39,7 +39,7 @@ def collect(pytester: pytest.Pytester, *args: str) -> tuple[list[pytest.Item], b
 
 def seen(items: list[pytest.Item]) -> dict[str, object]:
     """Everything the plugin gives each test."""
-    return {item.nodeid: (resolutions([item])[item.nodeid], timeout_args(item),
+    return {item.nodeid: (resolutions([item])[item.nodeid], kill_args(item),
                           [m.args for m in item.iter_markers("xdist_group")])
             for item in items}
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 from test_policy_engine.cli.main import main
 
-from tests.integration.policy_project import resolutions, timeout_args, write_policy
+from tests.integration.policy_project import kill_args, resolutions, write_policy
 
 
 @pytest.fixture
@@ -38,11 +38,11 @@ def test_an_integration_test_marked_slow_gets_30_seconds(project):
         plain.nodeid: ("integration", "5", "path tests/integration/**"),
     }
     # pytest-timeout only stops hung tests, at kill_after (default 10) x the limit.
-    assert timeout_args(slow) == (300.0, "signal")
-    assert timeout_args(plain) == (50.0, "signal")
+    assert kill_args(slow) == (300.0, "signal")
+    assert kill_args(plain) == (50.0, "signal")
 
 
-def test_with_kill_after_one_the_marker_interrupts_at_the_limit_and_explicit_ones_stay(
+def test_with_kill_after_one_the_kill_point_is_the_limit_and_explicit_markers_stay(
         pytester):
     write_policy(pytester, kill_after=1)
     pytester.makepyfile(**{"tests/integration/test_db": """
@@ -55,8 +55,8 @@ def test_with_kill_after_one_the_marker_interrupts_at_the_limit_and_explicit_one
     """})
     items, _ = pytester.inline_genitems()
     by_name = {item.name: item for item in items}
-    assert timeout_args(by_name["test_query"]) == (5.0, "signal")
-    assert timeout_args(by_name["test_explicit"]) == (7, None)
+    assert kill_args(by_name["test_query"]) == (5.0, "signal")
+    assert kill_args(by_name["test_explicit"]) == (7, None)
 
 
 def test_among_several_category_markers_the_larger_limit_wins(project):
@@ -87,7 +87,7 @@ def test_an_explicit_timeout_anywhere_on_the_chain_is_the_limit_and_kills_at_ten
     project.makepyfile(**{"tests/unit/test_explicit": source})
     (item,) = collect(project).values()
     assert resolutions([item])[item.nodeid] == ("unit", "10", "explicit timeout")
-    assert timeout_args(item) == (100.0, "signal")  # the kill point, closest to the test
+    assert kill_args(item) == (100.0, "signal")  # the kill point, closest to the test
 
 
 def test_an_explicit_timeout_also_beats_timeout_on_the_command_line(project):
@@ -101,28 +101,52 @@ def test_an_explicit_timeout_also_beats_timeout_on_the_command_line(project):
     assert resolutions([item])[item.nodeid] == ("unit", "7", "explicit timeout")
 
 
-def test_the_injected_timeout_marker_does_not_make_k_select_every_test(project):
-    project.makepyfile(**{"tests/unit/test_k": """
+@pytest.mark.parametrize("method", ["signal", "thread"])
+def test_the_kill_point_does_not_make_k_select_every_test(pytester, method):
+    write_policy(pytester, method=method)  # the thread method needs an injected marker
+    pytester.makepyfile(**{"tests/unit/test_k": """
         def test_logout(): pass
         def test_login(): pass
     """})
-    reprec = project.inline_run("--collect-only", "-k", "out")
+    reprec = pytester.inline_run("--collect-only", "-k", "out")
     (finish,) = reprec.getcalls("pytest_collection_finish")
     assert [item.nodeid for item in finish.session.items] == ["tests/unit/test_k.py::test_logout"]
-    assert timeout_args(finish.session.items[0]) == (10.0, "signal")
+    assert kill_args(finish.session.items[0]) == (10.0, method)
+
+
+def test_a_test_without_a_timeout_marker_gets_none_the_plugin_arms_its_kill_point(project):
+    project.makepyfile(**{"tests/unit/test_x": "def test_it(): pass"})
+    (item,) = collect(project).values()
+    assert item.get_closest_marker("timeout") is None
+    assert kill_args(item) == (10.0, "signal")
+
+
+@pytest.mark.parametrize("where", ["ini", "environment"])
+def test_with_a_timeout_of_pytest_timeouts_own_every_test_gets_its_kill_point_as_a_marker(
+        project, monkeypatch, where):
+    # Otherwise pytest-timeout would arm its own timeout for a test without a marker.
+    if where == "ini":
+        project.makeini("[pytest]\ntimeout = 120\n")
+    else:
+        monkeypatch.setenv("PYTEST_TIMEOUT", "120")
+    project.makepyfile(**{"tests/unit/test_x": "def test_it(): pass"})
+    (item,) = collect(project).values()
+    mark = item.get_closest_marker("timeout")
+    assert mark is not None
+    assert (*mark.args, mark.kwargs.get("method")) == (10.0, "signal")
 
 
 def test_timeout_zero_on_the_command_line_switches_the_policy_limits_off(project):
     project.makepyfile(**{"tests/integration/test_x": "def test_it(): pass"})
     (item,) = collect(project, "--timeout=0").values()
     assert resolutions([item])[item.nodeid] == ("integration", "0", "--timeout")
-    assert timeout_args(item) is None  # pytest-timeout uses --timeout and its debugger check
+    assert kill_args(item) is None  # pytest-timeout uses --timeout and its debugger check
 
 
 def test_pdb_switches_the_kill_off_with_a_zero_timeout_marker(project):
     project.makepyfile(**{"tests/integration/test_x": "def test_it(): pass"})
     (item,) = collect(project, "--pdb").values()
-    assert timeout_args(item) == (0, None)
+    assert kill_args(item) == (0, None)
 
 
 def test_a_timeout_marker_with_only_a_method_keeps_the_method_and_gets_the_limit(project):
@@ -134,7 +158,7 @@ def test_a_timeout_marker_with_only_a_method_keeps_the_method_and_gets_the_limit
     """})
     (item,) = collect(project).values()
     assert resolutions([item])[item.nodeid] == ("integration", "5", "path tests/integration/**")
-    assert timeout_args(item) == (50.0, "thread")
+    assert kill_args(item) == (50.0, "thread")
 
 
 def test_a_disintegration_test_under_unit_stays_unit(project):

@@ -13,6 +13,7 @@ from tests.integration.policy_project import (
     PARALLEL,
     SERIAL,
     case_properties,
+    clean_environment,
     junit_cases,
     write_policy,
 )
@@ -25,11 +26,7 @@ XDIST_RUN = pytest.mark.slow
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch):
-    # The inner runs must decide for themselves, whatever the outer run was given; when
-    # the outer run is itself parallel, its worker's variables would leak into them.
-    for name in ("TEST_POLICY_SERIAL", "PYTEST_XDIST_AUTO_NUM_WORKERS", "PYTEST_TIMEOUT",
-                 "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
-        monkeypatch.delenv(name, raising=False)
+    clean_environment(monkeypatch)
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -93,6 +90,38 @@ def test_a_hung_test_is_stopped_at_its_kill_point_and_the_next_test_still_runs(p
     # Stopped near the kill point (pytest's clock starts a little after pytest-timeout's
     # timer: 0.499 s was seen), not run to its 30 s.
     assert 0.45 <= float(cases["test_sleeps_too_long"].get("time", "")) < 2
+
+
+THREADED_RUNNER = """
+    import threading
+    import pytest
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(session):
+        # A runner that runs every test off the main thread, where no signal can be armed.
+        def loop():
+            items = session.items
+            for index, item in enumerate(items):
+                nextitem = items[index + 1] if index + 1 < len(items) else None
+                item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+
+        thread = threading.Thread(target=loop)
+        thread.start()
+        thread.join()
+        return True
+"""
+
+
+def test_a_hung_test_run_off_the_main_thread_is_stopped_by_pytest_timeouts_thread_method(
+        pytester):
+    write_policy(pytester, unit_limit=0.1, kill_after=5)
+    pytester.makeconftest(THREADED_RUNNER)
+    pytester.makepyfile(**{"tests/unit/test_sleep": SLEEPS.format(seconds=30)})
+    result = run(pytester)
+    # pytest-timeout's thread method: the threads' stacks, then the whole run ends.
+    result.stdout.fnmatch_lines(["*Timeout*", "*test_sleeps_too_long*"])
+    assert "time.sleep(30)" in result.stdout.str()
+    assert result.ret != 0
 
 
 SLOW_REPORTER = """

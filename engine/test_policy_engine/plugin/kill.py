@@ -16,6 +16,18 @@ by a timer armed again for the kill point). A timer that fires after the teardow
 reporting is dropped (held for a test that has ended, it is let go as the next test's
 setup begins): pytest-timeout cancels its timer next. A hang
 in a reporting hook is not the test's, and is not stopped here.
+
+A test with no `timeout` marker of its own (nearly all) gets no marker either: the plugin
+arms the SIGALRM timer at its kill point itself as its setup begins, with the deferring
+handler above, and disarms it when its teardown ends; when the timer fires inside a
+phase, pytest-timeout's own handler (`timeout_sigalrm`: the threads' stacks, then
+`Failed: Timeout >10.0s`) stops the test, as it would have. What pytest-timeout does per
+test for a marker (reading it twice, its two hooks, `signal.signal` through the enum
+wrappers) was a third of the plugin's cost per test (`benchmarks/bench_verdict.py`). The
+marker stays where pytest-timeout must read one: a test with its own `timeout` marker,
+the `thread` method, a `timeout` ini value or `PYTEST_TIMEOUT`, `timeout_func_only`, and
+a test run off the main thread (armed through pytest-timeout's documented
+`pytest_timeout_set_timer` hook, `thread` method).
 """
 
 from __future__ import annotations
@@ -31,12 +43,35 @@ import pytest
 
 from test_policy_engine.plugin import leftovers
 from test_policy_engine.plugin.phases import Handler, Phases
-from test_policy_engine.plugin.timing import wall_clock
+from test_policy_engine.plugin.timing import Run, wall_clock
 
 #: The C module that `signal` wraps (`signal` itself elsewhere): its getsignal and signal
 #: take and give plain ints, not enums (0.7 us for both, 16 us through `signal`, a test).
 _RAW: Any = sys.modules.get("_signal", signal)
 _SIGALRM = int(signal.SIGALRM)
+_ITIMER_REAL = int(signal.ITIMER_REAL)
+
+
+def _settings(item: pytest.Item, seconds: float, method: str) -> Any:
+    """pytest-timeout's settings for `item` stopped at `seconds` (its debugger detection
+    as configured)."""
+    import pytest_timeout
+
+    return pytest_timeout.get_env_settings(item.config)._replace(
+        timeout=seconds, method=method, func_only=False)
+
+
+def _stopper(item: pytest.Item, seconds: float) -> Handler:
+    """pytest-timeout's own handler for `item` at `seconds`."""
+    settings = _settings(item, seconds, "signal")
+
+    def stop(signum: int, frame: FrameType | None) -> Any:
+        __tracebackhide__ = True
+        import pytest_timeout
+
+        pytest_timeout.timeout_sigalrm(item, settings)
+
+    return stop
 
 
 class KillPoint(Phases):
@@ -46,6 +81,50 @@ class KillPoint(Phases):
     def __init__(self) -> None:
         super().__init__()
         self.seconds = 0.0  # the running test's kill point
+        self.armed: pytest.Item | None = None  # the test whose timer the plugin armed
+        self.threaded: pytest.Item | None = None  # ... through pytest-timeout's hook
+        self.previous: Any = 0  # the SIGALRM handler before `armed`'s (0: SIG_DFL)
+        self.main = threading.main_thread().ident
+        self.fire: Handler = self._fire  # bound once: installed for every test
+
+    def _arm(self, run: Run) -> None:
+        item = run.item
+        self.seconds = seconds = run.verdict.kill
+        if threading.get_ident() != self.main:  # no signals off the main thread
+            item.config.pluginmanager.hook.pytest_timeout_set_timer(
+                item=item, settings=_settings(item, seconds, "thread"))
+            self.threaded = item
+            return
+        self.armed = item
+        self.previous = _RAW.signal(_SIGALRM, self.fire)
+        _RAW.setitimer(_ITIMER_REAL, seconds)
+
+    def _disarm(self) -> None:
+        item, self.armed = self.armed, None
+        if item is not None:
+            _RAW.setitimer(_ITIMER_REAL, 0)
+            previous, self.previous = self.previous, 0
+            _RAW.signal(_SIGALRM, previous if previous is not None else 0)
+        threaded, self.threaded = self.threaded, None
+        if threaded is not None:
+            threaded.config.pluginmanager.hook.pytest_timeout_cancel_timer(item=threaded)
+
+    def _fire(self, signum: int, frame: FrameType | None) -> Any:
+        """The plugin's own SIGALRM handler: pytest-timeout's, deferred outside a phase."""
+        __tracebackhide__ = True
+        item = self.armed
+        if item is None:
+            return None
+        handler = _stopper(item, self.seconds)
+        if self.in_phase:
+            self.stopped = item
+            return handler(signum, frame)
+        self.held = (item, handler)
+        return None
+
+    def pytest_sessionfinish(self) -> None:
+        """A run cut short between a test's setup and its teardown (Ctrl-C, `Exit`)."""
+        self._disarm()
 
     @pytest.hookimpl(wrapper=True, optionalhook=True)
     def pytest_timeout_set_timer(self, item: pytest.Item, settings: Any
@@ -92,6 +171,8 @@ class KillPoint(Phases):
                 return (yield)
             finally:
                 self.in_phase = False
+                if self.armed is not None or self.threaded is not None:
+                    self._disarm()
                 if self.stopped is item:
                     self._stop_left_behind()
         if self.seconds > 0:
@@ -100,6 +181,7 @@ class KillPoint(Phases):
             result = yield
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
+            self._disarm()
             if self.stopped is item:
                 self._stop_left_behind()
         try:

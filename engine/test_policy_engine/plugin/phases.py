@@ -40,6 +40,9 @@ class Phases:
         #: in the setup of every later test that uses them.
         self.failed_fixtures: dict[int, tuple[BaseException, str, str]] = {}
 
+    def _arm(self, run: Run) -> None:
+        """Arm the kill point of a test that has no `timeout` marker (`plugin.kill`)."""
+
     def _enter(self, item: pytest.Item) -> None:
         """Enter a phase of `item`: a kill held for it acts now. The phase ends in the
         wrapper's own `finally` (these wrappers are the outermost), not at the report: a
@@ -56,7 +59,12 @@ class Phases:
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
         __tracebackhide__ = True
         verdict = item.stash.get(VERDICT, None)
-        self.run = None if verdict is None else Run(item, verdict, snapshot())
+        if verdict is None:
+            self.run = None
+        else:
+            run = self.run = Run(item, verdict, snapshot())
+            if verdict.kill:
+                self._arm(run)
         try:
             self._enter(item)
             return (yield)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.metadata
 import math
+import os
 import signal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -59,6 +60,9 @@ class Active:
     summary: RunSummary
     from_cache: bool = False  # the policy is pytest's cached copy of this very file
     debt: Debt | None = None  # the baseline's slow tests (known debt), when there are any
+    #: The plugin arms the kill point of a test without a `timeout` marker itself
+    #: (`plugin.kill`): pytest-timeout with the signal method and no timeout of its own.
+    arms_kill: bool = False
     to_store: dict[str, object] | None = None  # the copy for pytest's cache, once validated
     relpaths: dict[Path, str] = field(default_factory=dict)
     groups: dict[str, str | None] = field(default_factory=dict)  # relpath -> policy group
@@ -193,18 +197,21 @@ class Active:
             resolution = self.classifier.resolve(rel, names, seconds, self.cli_timeout)
             mark = None
             verdict = None
+            armed = 0.0
             if self.debugging:
                 if self.timeouts:
                     mark = pytest.mark.timeout(0).mark
             elif self.timeouts and self.cli_timeout is None and not unreadable:
                 method = explicit_method or self.method
                 kill = kill_point(resolution.limit, self.policy.kill_after)
-                if seconds is None or kill != seconds:
+                if timeout is None and self.arms_kill:
+                    armed = kill
+                elif seconds is None or kill != seconds:
                     mark = pytest.mark.timeout(kill, method=method).mark
             if not self.debugging and not unreadable and resolution.limit > 0:
                 verdict = Verdict(resolution.category, resolution.limit,
                                   _where(resolution.reason),
-                                  limits_fail(self.policy.enforce), self.debt)
+                                  limits_fail(self.policy.enforce), self.debt, armed)
             found = self.outcomes[key] = _Outcome(tuple(properties(resolution)), mark, verdict)
         return found
 
@@ -272,14 +279,17 @@ def activate(config: pytest.Config, found: Found, cache_dir: Path | None = None,
         raise pytest.UsageError(f"--timeout: must be a number of seconds, 0 or more "
                                 f"(got {cli_timeout}); hint: --timeout=0 switches limits off")
     debt = _debt(found, policy.warn_ratio)
+    timeouts = config.pluginmanager.hasplugin("timeout")
     return Active(
+        arms_kill=timeouts and method == "signal" and hasattr(signal, "SIGALRM")
+        and not _timeout_configured(config),
         debt=debt,
         found=found,
         policy=policy,
         classifier=Classifier(policy),
         method=method,
         method_note=method_note,
-        timeouts=config.pluginmanager.hasplugin("timeout"),
+        timeouts=timeouts,
         cli_timeout=float(cli_timeout) if cli_timeout is not None else None,
         debugging=request.debugging,
         choice=choice,
@@ -287,6 +297,13 @@ def activate(config: pytest.Config, found: Found, cache_dir: Path | None = None,
         from_cache=from_cache,
         to_store=to_store,
     )
+
+
+def _timeout_configured(config: pytest.Config) -> bool:
+    """Whether pytest-timeout has a timeout or `func_only` of its own (ini, environment),
+    which it applies to a test without a marker: then every test gets the marker."""
+    return bool(os.environ.get("PYTEST_TIMEOUT") or config.getini("timeout")
+                or config.getini("timeout_func_only"))
 
 
 def _load(found: Found,

@@ -92,6 +92,9 @@ class Verdict:
     where: str  # the glob, marker or reason the limit came from
     fails: bool = True  # False under `enforce: warn`: the verdict is only reported
     debt: Debt | None = field(default=None, compare=False)  # the baseline's slow tests
+    #: Where the plugin arms pytest-timeout's handler itself (`plugin.kill`), for a test
+    #: with no `timeout` marker; 0: a `timeout` marker (or nothing) stops the test.
+    kill: float = 0.0
 
     def judge(self, report: pytest.TestReport, run: Run) -> None:
         """On each phase's report (made right after the phase). After the call, a passing
