@@ -2,6 +2,7 @@
 policy file is unchanged uses it, any other run validates the file in full."""
 
 import pytest
+from test_policy_engine.plugin.history import load_durations
 from test_policy_engine.plugin.hooks import ACTIVE
 
 from tests.integration.policy_project import kill_args, resolutions, write_policy
@@ -125,3 +126,25 @@ def test_a_cache_that_cannot_be_written_is_no_error_under_filterwarnings_error(p
     result = pytester.runpytest_subprocess("-o", "cache_dir=not-a-dir/cache", "-W", "error")
     result.stdout.fnmatch_lines(["tests/unit/test_a.py .*"])
     assert "test_policy/policy" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_run_records_each_tests_duration_for_the_schedule_of_the_next_runs(pytester):
+    write_policy(pytester)
+    pytester.makepyfile(**{"tests/unit/test_d": """
+        import time
+
+        def test_waits():
+            time.sleep(0.05)
+
+        def test_quick():
+            pass
+    """})
+    pytester.inline_run("-p", "no:randomly").assertoutcome(passed=2)
+    config = pytester.parseconfigure()
+    found = load_durations(pytester.path, config.cache)
+    waits, quick = "tests/unit/test_d.py::test_waits", "tests/unit/test_d.py::test_quick"
+    assert set(found) == {waits, quick}
+    assert found[waits] >= 0.05 > found[quick]
+    # A later run of a part of the suite keeps what the others took.
+    pytester.inline_run("-p", "no:randomly", "-k", "quick").assertoutcome(passed=1)
+    assert set(load_durations(pytester.path, pytester.parseconfigure().cache)) == {waits, quick}

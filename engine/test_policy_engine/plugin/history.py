@@ -4,15 +4,21 @@ to parallelise, and for scheduling the longest tests first.
 The controller (or a serial run) records in pytest's cache:
 - `RUNS_KEY`: per selection (the command-line arguments), the last complete run's
   test count and summed durations;
-- `DURATIONS_KEY`: every test's last duration in seconds (setup + call + teardown).
+- every test's last duration in seconds (setup + call + teardown), in
+  `DURATIONS_DIR/DURATIONS_NAME` of the cache's directories (`.pytest_cache/d/...`) as
+  compact JSON: a cache value would be written with `indent=2`, which only Python's
+  pure-Python encoder does, at a few function calls per test.
 pytest-split's `.test_durations` file in the rootdir (`test-policy audit
 --durations-out` writes it), when present, is preferred for scheduling.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +31,8 @@ if TYPE_CHECKING:
     from test_policy_engine.plugin.summary import RunSummary
 
 RUNS_KEY = "test_policy/runs"
-DURATIONS_KEY = "test_policy/durations"
+DURATIONS_DIR = "test_policy"  # `Cache.mkdir`: .pytest_cache/d/test_policy
+DURATIONS_NAME = "durations.json"
 DURATIONS_FILE = ".test_durations"
 #: {"parallel": s, "serial": s}: how long the last parallel run took from its start until
 #: every worker had collected, and the last serial run until it had collected.
@@ -118,7 +125,7 @@ def load_durations(rootdir: Path, cache: pytest.Cache | None) -> dict[str, float
     try:
         found = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        found = cache.get(DURATIONS_KEY, None) if cache is not None else None
+        found = _stored(cache)
     if not isinstance(found, dict):
         return {}
     durations: dict[str, float] = {}
@@ -126,6 +133,36 @@ def load_durations(rootdir: Path, cache: pytest.Cache | None) -> dict[str, float
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             durations[str(key)] = float(value)
     return durations
+
+
+def _stored(cache: pytest.Cache | None) -> object:
+    """The durations the last runs recorded (None: none, or unreadable)."""
+    if cache is None:
+        return None
+    try:
+        text = cache.mkdir(DURATIONS_DIR).joinpath(DURATIONS_NAME).read_text("utf-8")
+        return json.loads(text)
+    except (OSError, ValueError):
+        return None
+
+
+def _store(cache: pytest.Cache, durations: dict[str, float]) -> None:
+    """Whole or not at all (a temporary file renamed over the last one); a read-only
+    cache is no error: the record is only a hint for the next run."""
+    # json.dumps, not json.dump: only a one-shot encoding without indent is done in C.
+    text = json.dumps(durations, separators=(",", ":"), sort_keys=True)
+    try:
+        directory = cache.mkdir(DURATIONS_DIR)
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=".durations-")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, directory / DURATIONS_NAME)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
 
 
 class Recorder:
@@ -153,10 +190,10 @@ class Recorder:
         durations = {nodeid: test.wall for nodeid, test in self.summary.tests.items()}
         if cache is None or not durations:
             return
-        stored = cache.get(DURATIONS_KEY, None)
+        stored = _stored(cache)
         merged = dict(stored) if isinstance(stored, dict) else {}
         merged.update({k: round(v, 4) for k, v in durations.items()})
-        cache.set(DURATIONS_KEY, merged)
+        _store(cache, merged)
         if self.ready is not None:
             startup = cache.get(STARTUP_KEY, None)
             figures = dict(startup) if isinstance(startup, Mapping) else {}

@@ -62,7 +62,7 @@ class Phases:
         if verdict is None:
             self.run = None
         else:
-            run = self.run = Run(item, verdict, snapshot())
+            run = self.run = Run(item, verdict, snapshot(), [0.0, 0.0, 0.0])
             if verdict.kill:
                 self._arm(run)
         try:

@@ -442,6 +442,7 @@ class _SummaryHooks:
 
     def __init__(self, active: Active) -> None:
         self.active = active
+        self.summary = active.summary
         self.collected: int | None = None  # None: not known yet
         self.recorded = False
 
@@ -457,11 +458,11 @@ class _SummaryHooks:
 
     @pytest.hookimpl(tryfirst=True)  # before junitxml reads the teardown's properties
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if self.collected is not None and not self.recorded and report.when == "teardown":
+        when = report.when
+        if not self.recorded and when == "teardown" and self.collected is not None:
             report.user_properties.append((COLLECTED_PROPERTY, str(self.collected)))
             self.recorded = True
-        self.active.summary.add(report.nodeid, report.user_properties, report.duration,
-                                report.when)
+        self.summary.add(report.nodeid, report.user_properties, report.duration, when)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         lines = self.active.summary.lines(

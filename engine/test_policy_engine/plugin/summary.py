@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from test_policy_engine.policy.enforcement import BASELINE_PROPERTY
 from test_policy_engine.policy.errors import printable
-from test_policy_engine.policy.timeouts import CATEGORY_PROPERTY, LIMIT_PROPERTY, read_properties
+from test_policy_engine.policy.timeouts import CATEGORY_PROPERTY, LIMIT_PROPERTY
 from test_policy_engine.policy.verdict import ESTIMATE_PROPERTY
 
 #: The plugin's property naming a slow broad fixture (`plugin.fixtures`).
@@ -33,6 +33,9 @@ def strip_group_suffix(nodeid: str) -> str:
 def n_tests(count: int) -> str:
     """`1 test`, `2 tests`."""
     return f"{count} test{'s' if count != 1 else ''}"
+
+
+_RARE = frozenset({FIXTURE_PROPERTY, LEFTOVERS_PROPERTY, BASELINE_PROPERTY})
 
 
 @dataclass
@@ -69,34 +72,49 @@ class RunSummary:
         """Add one phase report; reports without our properties are ignored. Only the
         teardown report, the last of a test, is read: the setup's and the call's durations
         wait for it in `earlier` (the figures are written on the teardown report)."""
+        earlier = self.earlier
         if when != "teardown":
-            self.earlier[nodeid] = self.earlier.get(nodeid, 0.0) + duration
+            earlier[nodeid] = earlier.get(nodeid, 0.0) + duration
             return
-        duration += self.earlier.pop(nodeid, 0.0)
-        props = read_properties(user_properties)
-        if CATEGORY_PROPERTY not in props:
+        if earlier:
+            duration += earlier.pop(nodeid, 0.0)
+        # One pass (this runs for every test); the last value of a property counts.
+        category: object = None
+        limit: object = "0"
+        estimate: object = None
+        rare: list[tuple[str, object]] | None = None
+        for name, value in user_properties:
+            if name == CATEGORY_PROPERTY:
+                category = value
+            elif name == LIMIT_PROPERTY:
+                limit = value
+            elif name == ESTIMATE_PROPERTY:  # on the teardown report, with the other figures
+                estimate = value
+            elif name in _RARE:
+                rare = [*(rare or ()), (name, value)]
+        if category is None:
             return
-        key = strip_group_suffix(nodeid)
+        key = strip_group_suffix(nodeid) if "@" in nodeid else nodeid
         test = self.tests.get(key)
         if test is None:
             try:
-                limit = float(props.get(LIMIT_PROPERTY, "0"))
+                seconds = float(str(limit))
             except ValueError:
-                limit = 0.0
-            test = self.tests[key] = _Test(props[CATEGORY_PROPERTY], limit)
+                seconds = 0.0
+            test = self.tests[key] = _Test(str(category), seconds)
         test.wall += duration
-        for name, value in user_properties:
+        if estimate is not None:
+            try:
+                test.estimate = float(str(estimate))
+            except ValueError:
+                test.estimate = None
+        for name, value in rare or ():
             if name == FIXTURE_PROPERTY:
                 self.fixtures[str(value)] = None
             elif name == LEFTOVERS_PROPERTY:
                 self.leftovers[key] = str(value)
-            elif name == BASELINE_PROPERTY:
+            else:
                 self.debt[key] = str(value)
-            elif name == ESTIMATE_PROPERTY:  # on the teardown report, with the other figures
-                try:
-                    test.estimate = float(str(value))
-                except ValueError:
-                    test.estimate = None
 
     def lines(self, verbosity: int, order: Sequence[str] = ()) -> list[str]:
         """One line per category; then the tests over the warning ratio (all with -v,

@@ -102,11 +102,11 @@ class Verdict:
         test still passing but now over fails there. A test the baseline lists as known
         debt passes, with the line recorded; one it lists and that is within its limit is
         recorded as fixed."""
-        when = report.when
+        when, outcome = report.when, report.outcome  # attributes (`.failed` is a property)
         if when == "setup":
-            run.failed = report.failed
+            run.failed = outcome == "failed"
             return
-        judged = not run.failed and report.passed and not hasattr(report, "wasxfail")
+        judged = not run.failed and outcome == "passed" and not hasattr(report, "wasxfail")
         if when == "call":
             # The estimate is never above the wall time: within the limit on the wall
             # clock, there is nothing to judge yet (the common case, one clock read).
@@ -114,7 +114,7 @@ class Verdict:
                 figures = run.figures()
                 if is_over(self.limit, figures):
                     self._over(report, run, figures)
-            run.failed = run.failed or report.failed
+            run.failed = run.failed or report.outcome == "failed"
             return
         figures = run.figures()
         report.user_properties.extend(figures.properties())
@@ -125,7 +125,7 @@ class Verdict:
                   and self.debt.fixed(strip_group_suffix(report.nodeid), figures.estimate,
                                       self.limit)):
                 _record(run.item, report, BASELINE_PROPERTY, "fixed")
-        run.failed = run.failed or report.failed
+        run.failed = run.failed or report.outcome == "failed"
 
     def _over(self, report: pytest.TestReport, run: Run, figures: Figures) -> None:
         """A passing test over its limit: fail it, or record the line."""
