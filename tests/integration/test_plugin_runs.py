@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from test_policy_engine.cli.main import main
 
 from tests.integration.policy_project import (
     PARALLEL,
@@ -570,6 +571,13 @@ LOADED = """
         start = time.thread_time()
         while time.thread_time() - start < 0.3:
             pass
+
+
+    SPIN = "import time\\nstart = time.thread_time()\\nwhile time.thread_time() - start < {}: pass"
+
+
+    def test_computes_in_a_child_beside_the_hogs(hogs):
+        subprocess.run([sys.executable, "-c", SPIN.format(0.3)], check=True)
 """
 
 
@@ -578,9 +586,49 @@ def test_a_cpu_bound_test_at_0_6_of_its_limit_passes_beside_twice_as_many_hogs_a
         pytester):
     write_policy(pytester, unit_limit=0.5)
     pytester.makepyfile(**{"tests/unit/test_loaded": LOADED})
-    result = run(pytester, "--junit-xml=out.xml")
+    result = run(pytester, "--junit-xml=out.xml", "-k", "not child")
     result.assert_outcomes(passed=1)
     (case,) = junit_cases(pytester.path / "out.xml")
     figures = case_properties(case)
     assert float(figures["test_policy.wait"]) > 0  # the hogs did take CPU from it
     assert float(figures["test_policy.estimate"]) < 0.5
+    # The audit judges the run's first test (its figures are not its last property) by
+    # the same estimate.
+    assert main(["audit", str(pytester.path / "out.xml")]) == 0
+
+
+@pytest.mark.slow
+def test_a_test_whose_work_at_0_6_of_its_limit_is_in_a_child_passes_beside_the_hogs(pytester):
+    write_policy(pytester, unit_limit=0.5)
+    pytester.makepyfile(**{"tests/unit/test_loaded": LOADED})
+    result = run(pytester, "--junit-xml=out.xml", "-k", "child")
+    result.assert_outcomes(passed=1)
+    (case,) = junit_cases(pytester.path / "out.xml")
+    figures = case_properties(case)
+    # The test's thread only waited in waitpid; its child queued behind the hogs, which
+    # the machine's measured contention accounts for.
+    assert float(figures["test_policy.wall"]) > 0.5
+    assert float(figures["test_policy.queued"]) > 0
+    assert 0.3 <= float(figures["test_policy.estimate"]) < 0.5
+    assert main(["audit", str(pytester.path / "out.xml")]) == 0
+
+
+CHILD_TWICE_OVER = """
+    import subprocess, sys
+
+    SPIN = "import time\\nstart = time.thread_time()\\nwhile time.thread_time() - start < 0.6: pass"
+
+
+    def test_computes_in_a_child():
+        subprocess.run([sys.executable, "-c", SPIN], check=True)
+"""
+
+
+def test_a_test_whose_child_needs_twice_its_limit_in_cpu_fails_whatever_the_load(pytester):
+    write_policy(pytester, unit_limit=0.3)
+    pytester.makepyfile(**{"tests/unit/test_child": CHILD_TWICE_OVER})
+    result = run(pytester, "--junit-xml=out.xml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*over its unit limit: took * s*, limit 0.3 s*"])
+    (case,) = junit_cases(pytester.path / "out.xml")
+    assert float(case_properties(case)["test_policy.estimate"]) >= 0.6  # its child's CPU

@@ -38,6 +38,15 @@ GUARD_PREFIX = "test_policy.guard."  # the runtime guard's (audit/guard.py)
 #: The plugin's per-test load figures (`policy.verdict`), written after its properties.
 _FIGURES = frozenset(FIGURE_NAMES)
 
+
+def _has_figures(props: list[tuple[str, str]]) -> bool:
+    """Whether the plugin's figures are among `props`: usually the last ones, but a
+    property added after them (the run's `test_policy.collected` on its first test, a
+    baseline or leftovers note) comes later."""
+    if props[-1][0] in _FIGURES:
+        return True
+    return any(key in _FIGURES for key, _ in props)
+
 #: What pytest-timeout and pytest-xdist write in the failure's `message`.
 TIMEOUT_MARK = "Timeout (>"
 CRASH_MARK = re.compile(r"worker '[^']*' crashed")
@@ -260,7 +269,7 @@ class JUnitReader:
                 state = self.state
                 if state[1] and props:
                     state = own_state(state, props)
-                if props and props[-1][0] in _FIGURES:
+                if props and _has_figures(props):
                     seconds, props = judged(seconds, props, state[1])
                 if test == "internal" and attrs.get("classname") == "pytest":
                     # pytest's INTERNALERROR: the session ended early; not a test.
@@ -302,7 +311,7 @@ class JUnitReader:
         state = self.state
         if state[1] and props:
             state = own_state(state, props)
-        if props and props[-1][0] in _FIGURES:
+        if props and _has_figures(props):
             seconds, props = judged(seconds, props, state[1])
         path = self.suite_path
         if path is None:

@@ -44,7 +44,7 @@ class BroadFixtures:
             return (yield)
         self.depth += 1
         remaining = self._pause_kill()
-        cpu0, wait0, start = snapshot()
+        cpu0, wait0, start, _ = snapshot()
         done = False
         try:
             result = yield
@@ -55,7 +55,7 @@ class BroadFixtures:
                 error, f"{fixturedef.scope} fixture {fixturedef.argname}", run.item.nodeid)
             raise
         finally:
-            cpu, wait, end = snapshot()
+            cpu, wait, end, _ = snapshot()
             wall = end - start
             self.depth -= 1
             self._resume_kill(remaining)

@@ -26,7 +26,7 @@ import pytest
 
 from test_policy_engine.plugin.summary import strip_group_suffix
 from test_policy_engine.policy.enforcement import BASELINE_PROPERTY, REPORTED_PROPERTY, reported
-from test_policy_engine.policy.verdict import Figures, is_over, message
+from test_policy_engine.policy.verdict import Figures, children_queued, is_over, message
 
 if TYPE_CHECKING:
     from test_policy_engine.baseline.debt import Debt
@@ -43,7 +43,8 @@ except ImportError:  # pragma: no cover (Windows)
         return 0.0
 
 
-Snapshot = tuple[float, float, float]  # (cpu, wait, monotonic wall clock), seconds
+#: (cpu, wait, monotonic wall clock, the waited-for children's part of cpu), seconds
+Snapshot = tuple[float, float, float, float]
 
 #: The limit a test is judged by, set on each selected test by `Active.apply`.
 VERDICT: pytest.StashKey[Verdict] = pytest.StashKey()
@@ -69,14 +70,30 @@ class Run:
     #: The processes this test left running when it was stopped at its kill point, and
     #: that were terminated (`plugin.leftovers`).
     leftovers: list[str] | None = None
+    children: float = 0.0  # CPU time of the children it waited for, at `figures()`
+    contention: float | None = None  # the machine's, once measured (`corrected`)
 
     def figures(self) -> Figures:
         """The test's figures from the start of its setup to now."""
-        cpu, wait, wall = snapshot()
+        cpu, wait, wall, children = snapshot()
         start, broad = self.start, self.broad
+        self.children = children - start[3]
         return Figures(max(wall - start[2] - broad[0], 0.0),
                        max(cpu - start[0] - broad[1], 0.0),
                        max(wait - start[1] - broad[2], 0.0))
+
+    def corrected(self, figures: Figures) -> Figures:
+        """`figures` of a test over its limit with its children's queueing for a CPU,
+        where its children used CPU time: the machine's contention is measured once per
+        test, then (`policy.verdict.children_queued`)."""
+        if self.children <= 0:
+            return figures
+        if self.contention is None:
+            self.contention = contention()
+        queued = children_queued(figures, self.children, self.contention)
+        if queued <= 0:
+            return figures
+        return Figures(figures.wall, figures.cpu, figures.wait, queued)
 
     def wall(self) -> float:
         """The wall time so far: a bound of the estimate that costs one clock read."""
@@ -113,10 +130,14 @@ class Verdict:
             if judged and run.wall() > self.limit:
                 figures = run.figures()
                 if is_over(self.limit, figures):
-                    self._over(report, run, figures)
+                    figures = run.corrected(figures)
+                    if is_over(self.limit, figures):
+                        self._over(report, run, figures)
             run.failed = run.failed or report.outcome == "failed"
             return
         figures = run.figures()
+        if judged and is_over(self.limit, figures):
+            figures = run.corrected(figures)
         report.user_properties.extend(figures.properties())
         if judged:
             if is_over(self.limit, figures):
@@ -168,7 +189,9 @@ def _record(item: pytest.Item, report: pytest.TestReport, name: str, value: str)
 _fds: dict[int, int] = {}  # thread id -> open schedstat file (tests run on one thread)
 
 
-def _wait() -> float:
+def _schedstat() -> list[bytes]:
+    """This thread's `/proc/thread-self/schedstat` fields (ns on a CPU, ns waiting for
+    one, time slices); [] where there is none."""
     ident = threading.get_ident()
     fd = _fds.get(ident)
     if fd is None:
@@ -177,17 +200,47 @@ def _wait() -> float:
         except OSError:
             fd = _fds[ident] = -1
     if fd < 0:
-        return 0.0
+        return []
     try:
-        return int(os.pread(fd, 128, 0).split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
+        return os.pread(fd, 128, 0).split()
+    except OSError:
+        return []
+
+
+def _wait() -> float:
+    try:
+        return int(_schedstat()[1]) / 1e9
+    except (IndexError, ValueError):
         return 0.0
+
+
+#: How long `contention` spins (wall time): enough scheduler time slices (a few ms each)
+#: for a stable ratio, little beside a test already over its limit.
+PROBE_SECONDS = 0.2
+
+
+def contention(seconds: float = PROBE_SECONDS) -> float:
+    """The machine's contention now: how long this thread, kept busy for `seconds`, waited
+    for a CPU per second it ran (0 on an idle machine, 1.5 with five CPU-bound processes
+    on two CPUs; 0 where schedstat does not exist)."""
+    try:
+        before = _schedstat()
+        ran0, waited0 = int(before[0]), int(before[1])
+        end = wall_clock() + seconds
+        while wall_clock() < end:
+            pass
+        after = _schedstat()
+        ran, waited = int(after[0]) - ran0, int(after[1]) - waited0
+    except (IndexError, ValueError):
+        return 0.0
+    return waited / ran if ran > 0 else 0.0
 
 
 def snapshot() -> Snapshot:
     """(CPU time of this thread and its waited-for children, time waited for a CPU, the
-    wall clock)."""
-    return time.thread_time() + _children_cpu(), _wait(), wall_clock()
+    wall clock, the children's part of the CPU time)."""
+    children = _children_cpu()
+    return time.thread_time() + children, _wait(), wall_clock(), children
 
 
 if hasattr(time, "clock_gettime") and hasattr(time, "CLOCK_MONOTONIC"):

@@ -20,9 +20,25 @@ Waiting for a CPU is load, not the test's work, so it is taken off the wall time
 test's own CPU time is a floor (it needs that much on any machine of this speed); the
 estimate never exceeds the wall time. A sleeping test has cpu ~ 0 and wait ~ 0: its
 estimate is its wall time. A CPU-bound test on a loaded machine has wall ~ cpu + wait:
-its estimate is its CPU time. Limitation: a test whose work runs in a child process
-is waiting in `waitpid`, not for a CPU, so the child's own queueing is not seen and
-its estimate stays the wall time (the child's CPU time is only a floor).
+its estimate is its CPU time.
+
+A test whose work runs in a child process waits in `waitpid`, not for a CPU, so the
+child's own queueing is not in `wait`. Where the estimate is otherwise over the limit and
+the test's waited-for children used CPU time, the plugin measures the machine's
+contention (`plugin.timing.contention`: how long a CPU-bound thread waits for a CPU per
+second it runs, spinning 0.2 s) and adds the children's estimated queueing (`queued`,
+`children_queued`) to `wait`:
+
+queued = min(children's CPU x contention x CONTENTION_MARGIN, wall - wait - cpu).
+
+The contention is measured after the children ran, not while they did, and a shared
+machine's load moves within seconds: beside four CPU-bound processes on two CPUs (and a
+Semgrep job coming and going), a 0.3 s child's own queueing per CPU second was 0.6x to
+2.1x what the probe measured just after it. Hence the margin of 2, erring towards the
+children's CPU time; the children cannot have queued longer than the time the test
+neither ran, waited, nor spent in their CPU time, and their CPU time stays a floor: a
+child that needs more CPU than the limit fails on any machine, and a child that slept or
+waited on I/O has little CPU time to scale.
 """
 
 from __future__ import annotations
@@ -37,7 +53,9 @@ WALL_PROPERTY = "test_policy.wall"
 CPU_PROPERTY = "test_policy.cpu"
 WAIT_PROPERTY = "test_policy.wait"
 ESTIMATE_PROPERTY = "test_policy.estimate"
-FIGURE_NAMES = (WALL_PROPERTY, CPU_PROPERTY, WAIT_PROPERTY, ESTIMATE_PROPERTY)
+#: Only where it was measured: the children's estimated queueing (`children_queued`).
+QUEUED_PROPERTY = "test_policy.queued"
+FIGURE_NAMES = (WALL_PROPERTY, CPU_PROPERTY, WAIT_PROPERTY, ESTIMATE_PROPERTY, QUEUED_PROPERTY)
 
 #: The estimate is said to be "corrected for load" when it is this much below the wall.
 CORRECTED = 0.05
@@ -50,18 +68,39 @@ class Figures:
     wall: float
     cpu: float = 0.0
     wait: float = 0.0
+    #: The estimated time the test's child processes waited for a CPU (`children_queued`);
+    #: 0 unless it was measured (an estimate otherwise over the limit).
+    queued: float = 0.0
 
     @property
     def estimate(self) -> float:
-        return idle_estimate(self.wall, self.cpu, self.wait)
+        return idle_estimate(self.wall, self.cpu, self.wait + self.queued)
 
     def properties(self) -> list[tuple[str, str]]:
-        return [
+        found = [
             (WALL_PROPERTY, f"{self.wall:.3f}"),
             (CPU_PROPERTY, f"{self.cpu:.3f}"),
             (WAIT_PROPERTY, f"{self.wait:.3f}"),
             (ESTIMATE_PROPERTY, f"{self.estimate:.3f}"),
         ]
+        if self.queued > 0:
+            found.append((QUEUED_PROPERTY, f"{self.queued:.3f}"))
+        return found
+
+
+#: How much more the children may have waited than the contention measured after them.
+CONTENTION_MARGIN = 2.0
+
+
+def children_queued(figures: Figures, children: float, contention: float) -> float:
+    """How long the test's child processes waited for a CPU, estimated: their CPU time
+    (`children`, part of `figures.cpu`) times the machine's `contention` (seconds a
+    CPU-bound thread waits per second it runs) and `CONTENTION_MARGIN`, at most the time
+    the test neither ran, waited for a CPU nor spent in its children's CPU time."""
+    if children <= 0 or contention <= 0:
+        return 0.0
+    return min(children * contention * CONTENTION_MARGIN,
+               max(figures.wall - figures.wait - figures.cpu, 0.0))
 
 
 def idle_estimate(wall: float, cpu: float, wait: float) -> float:
@@ -94,8 +133,10 @@ def message(category: str, limit: float, reason: str, figures: Figures) -> str:
     """The one line a test over its limit fails with."""
     took = f"took {_over(figures.wall, limit)} s"
     if figures.wall - figures.estimate > CORRECTED * max(figures.wall, 1e-9):
-        took += (f" ({_over(figures.estimate, limit)} s on an idle machine: "
-                 f"{figures.wait:.2f} s waiting for a CPU)")
+        waited = f"{figures.wait:.2f} s waiting for a CPU"
+        if figures.queued > 0:
+            waited += f", its child processes about {figures.queued:.2f} s more"
+        took += f" ({_over(figures.estimate, limit)} s on an idle machine: {waited})"
     if reason in (EXPLICIT_REASON, CLI_REASON):
         whose, where = "", f"{reason} {format_limit(limit)}"
     else:

@@ -294,6 +294,14 @@ def test_the_plugins_estimate_is_the_time_judged_and_the_figures_leave_the_prope
                                  ("test_policy.reason", "path tests/unit/**"))
 
 
+def test_the_estimate_counts_with_a_property_after_the_figures(tmp_path):
+    # The run's first test also carries how many tests the run collected, after them.
+    text = LOADED.format(time="3.003", estimate="0.311", failure="").replace(
+        "</properties>", '<property name="test_policy.collected" value="12"/></properties>')
+    (record,) = read(tmp_path, text)
+    assert record.time == pytest.approx(0.311)
+
+
 @pytest.mark.parametrize("estimate", ["9.5", "nan?", "-1"])
 def test_an_estimate_above_the_time_or_unreadable_leaves_the_time(tmp_path, estimate):
     (record,) = read(tmp_path, LOADED.format(time="3.003", estimate=estimate, failure=""))

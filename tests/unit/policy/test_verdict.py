@@ -5,6 +5,7 @@ CPU-bound processes beside them)."""
 import pytest
 from test_policy_engine.policy.verdict import (
     Figures,
+    children_queued,
     idle_estimate,
     is_over,
     kill_point,
@@ -30,9 +31,38 @@ def test_a_cpu_bound_test_on_a_loaded_machine_is_judged_by_what_it_did():
     assert not is_over(0.5, CPU_LOADED)  # 0.6 of a 0.5 s limit, ten times over in wall time
 
 
-def test_a_child_process_test_keeps_its_wall_time_as_the_child_queueing_is_not_seen():
+def test_a_child_process_test_keeps_its_wall_time_until_the_childs_queueing_is_measured():
     assert CHILD_LOADED.estimate == pytest.approx(3.023 - 0.312)
     assert CHILD_LOADED.estimate >= CHILD_LOADED.cpu
+
+
+def test_a_childs_queueing_is_its_cpu_time_times_the_machines_contention():
+    # 0.32 s of CPU in a child beside four CPU-bound processes on two CPUs (contention
+    # 1.5 when measured): 0.77 s of wall time, of which 0.45 s queued, within the margin.
+    figures = Figures(0.77, 0.32, 0.0)
+    queued = children_queued(figures, 0.32, 1.5)
+    assert queued == pytest.approx(0.45, abs=0.005)
+    assert children_queued(Figures(2.0, 0.32), 0.32, 1.5) == pytest.approx(0.96)  # 2 x 1.5
+    corrected = Figures(0.77, 0.32, 0.0, queued)
+    assert corrected.estimate == pytest.approx(0.32, abs=0.005)
+    assert not is_over(0.5, corrected)
+    assert ("test_policy.queued", "0.450") in corrected.properties()
+
+
+def test_a_childs_queueing_is_at_most_the_time_nothing_else_explains_and_cpu_is_a_floor():
+    figures = Figures(0.5, 0.4, 0.05)
+    assert children_queued(figures, 0.4, 10.0) == pytest.approx(0.05)  # 0.5 - 0.05 - 0.4
+    assert Figures(0.5, 0.4, 0.05, 0.05).estimate == pytest.approx(0.4)
+    # A child that needs twice the limit in CPU is over it, however loaded the machine.
+    assert is_over(0.3, Figures(2.0, 0.6, 0.0, children_queued(Figures(2.0, 0.6), 0.6, 9)))
+
+
+def test_no_child_cpu_or_no_contention_means_no_queueing():
+    sleeping_child = Figures(1.0, 0.01, 0.0)  # a child that waited on I/O or slept
+    assert children_queued(sleeping_child, 0.01, 1.5) == pytest.approx(0.03)
+    assert children_queued(sleeping_child, 0.0, 1.5) == 0.0
+    assert children_queued(Figures(0.77, 0.32), 0.32, 0.0) == 0.0
+    assert "test_policy.queued" not in dict(Figures(0.77, 0.32).properties())
 
 
 def test_the_estimate_never_exceeds_the_wall_time_nor_falls_below_the_cpu_time():
@@ -86,3 +116,10 @@ def test_the_figures_are_written_as_junit_properties_with_three_decimals():
     assert CPU_LOADED.properties() == [
         ("test_policy.wall", "3.003"), ("test_policy.cpu", "0.311"),
         ("test_policy.wait", "2.810"), ("test_policy.estimate", "0.311")]
+
+
+def test_the_verdict_line_names_the_childrens_queueing_where_it_was_measured():
+    line = message("unit", 0.5, "tests/unit/**", Figures(1.29, 0.35, 0.01, 0.5))
+    assert line.startswith("over its unit limit: took 1.29 s (0.78 s on an idle machine: "
+                           "0.01 s waiting for a CPU, its child processes about 0.50 s "
+                           "more), limit 0.5 s")
