@@ -110,14 +110,20 @@ def rule(pattern: BannedPattern, lint: Lint) -> dict[str, Any]:
         patterns.append(_not_patched(patch_exclusions(below, setup)))
     cleared = [{"pattern-not-inside": formula} for formula in exclusions(pattern)]
     if (pattern.cleared_by.unless or pattern.cleared_by.unless_kwargs) and cleared:
-        # Two branches: outside a test that lets real calls through, the fixtures,
-        # decorators and context managers clear; inside one, only a patch does. (One
-        # negative, the mocks not inside such a test, would be cheaper but wrong: a class
-        # decorator or a module's pytestmark contains the test, and kept clearing it.)
-        passing = [*patterns, {"pattern-inside": {"pattern-either": [
-            {"pattern": text} for text in unclearing(pattern)]}}]
-        patterns = [{"pattern-either": [{"patterns": [*patterns, *cleared]},
-                                        {"patterns": passing}]}]
+        # Outside a test that lets real calls through, the fixtures, decorators and
+        # context managers clear; inside one, only a patch does. One condition after the
+        # calls and patches, either branch: not inside a mock, or inside such a test.
+        # (Two whole branches, calls and patches repeated in each, made Semgrep match
+        # every leaf twice: the subprocess rule cost 2x. One negative, the mocks not
+        # inside such a test, is wrong: a class decorator or a module's pytestmark
+        # contains the test, and kept clearing it.) The first branch needs a positive:
+        # `pattern-inside` a call keeps the finding's own range (a plain `$X(...)` would
+        # also report the calls nested in its arguments).
+        patterns.append({"pattern-either": [
+            {"patterns": [{"pattern-inside": "$REAL_CALL(...)"}, *cleared]},
+            {"pattern-inside": {"pattern-either": [
+                {"pattern": text} for text in unclearing(pattern)]}},
+        ]})
     else:
         patterns.extend(cleared)
     return {

@@ -408,13 +408,15 @@ def test_a_context_manager_clears_in_every_with_form_sync_and_async():
 def test_an_unless_call_sends_the_test_down_a_branch_only_a_patch_clears():
     files = render_rules(parse_policy(CONTEXT_POLICY, "policy.yaml"))
     (rule,) = _load_yaml(files["net.yaml"])["rules"]
-    (either,) = rule["patterns"]
+    *calls_and_patches, either = rule["patterns"]
     cleared, passing = either["pattern-either"]
     assert "fake_net" in yaml.safe_dump(cleared) and "netmock.Router" in yaml.safe_dump(cleared)
     passing_text = yaml.safe_dump(passing)
     assert "fake_net" not in passing_text.replace("fake_net.passthrough", "")
     assert "$PASSING.passthrough(...)" in passing_text
-    assert "net.get" in passing_text  # the patch of the call itself still clears
+    # the calls and their patches come once, before the branches: a patch still clears
+    shared = yaml.safe_dump(calls_and_patches)
+    assert "net.get" in shared and "net.get" not in yaml.safe_dump(either)
     assert "# ruleid: test-policy.net" in files["net.py"].split("lets real calls through")[1]
 
 
