@@ -45,7 +45,9 @@ def test_the_plan_has_rules_without_paths_and_each_rules_allowed_paths(policy: P
     assert [r.id for r in built.rules] == ["test-policy.real-sleep", "test-policy.real-subprocess"]
     assert built.rules[1].allowed_paths == ("tests/integration/**",)
     config = json.loads(built.config)
+    # a rule of several calls is run as one part per call (`lint_rules`), ids ending with its id
     assert [r["id"] for r in config["rules"]] == [r.id for r in built.rules]
+    assert built.rule("subprocess-run.test-policy.real-subprocess") is built.rules[1]
     assert all("paths" not in r for r in config["rules"])
 
 

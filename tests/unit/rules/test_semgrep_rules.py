@@ -18,6 +18,7 @@ from test_policy_engine.rules.semgrep import (
     MARK,
     PATCH_CALLABLE,
     catalogue,
+    lint_rules,
     render_rules,
     rule,
     targets_clearing,
@@ -289,6 +290,36 @@ def test_a_patch_clears_its_own_call_or_one_below_its_module_or_class_and_no_oth
     assert targets_clearing(pattern, "net.post") == ("net.Pool.request", "net.post")
     assert targets_clearing(pattern, "net.Client.send") == ("net.Client", "net.Pool.request")
     assert targets_clearing(pattern, "other.call") == ("net.Pool.request",)
+
+
+def test_lint_runs_one_rule_per_call_each_with_only_the_patches_that_clear_it():
+    policy = parse_policy(PRECISION_POLICY, "policy.yaml")
+    (pattern,) = policy.banned
+    split = lint_rules(pattern, policy.lint)
+    assert [data["id"] for data in split] == [
+        "net-get.test-policy.net", "net-post.test-policy.net", "net-Client-send.test-policy.net",
+        "other-call.test-policy.net"]
+    whole = rule(pattern, policy.lint)
+    assert all(data["message"] == whole["message"] for data in split)
+    get, post, send, other = (yaml.safe_dump(data["patterns"]) for data in split)
+    assert "net.get(...)" in get and "net.post" not in get
+    assert "net.post(...)" in post and "net\\.get" not in post
+    assert "net.Client" in send and "net\\.get" not in send
+    # the layer under every call and the fixture reach each part
+    for text in (get, post, send, other):
+        assert "net\\.Pool\\.request" in text and "fake_net" in text
+
+
+def test_a_rule_with_local_servers_or_a_single_call_is_run_whole():
+    policy = load_policy(POLICY)
+    for pattern in policy.banned:
+        split = lint_rules(pattern, policy.lint)
+        if pattern.local_servers is not None or len(pattern.calls) == 1:
+            assert split == [rule(pattern, policy.lint)]
+        else:
+            assert len(split) == len(pattern.calls) + (pattern.clients is not None)
+            assert all(data["id"].endswith("." + whole_id) for data in split
+                       for whole_id in [rule(pattern, policy.lint)["id"]])
 
 
 def test_calls_of_one_owner_share_a_block_and_fixtures_and_layers_stay_pattern_wide():
