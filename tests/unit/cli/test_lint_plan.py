@@ -110,3 +110,15 @@ def test_semgrep_results_become_findings_with_their_code_and_the_policys_rules(p
         ("test-policy.real-subprocess", "tests/unit/test_a.py", "subprocess.run(['x'])"),
     ]
     assert [(e.path, e.message) for e in errors] == [("tests/c.py", "bad token")]
+
+
+@pytest.mark.parametrize("given", [None, "debt/known.txt"])
+def test_lint_looks_for_the_baseline_where_the_baseline_command_writes_it(given: str | None):
+    import argparse
+
+    from test_policy_engine.cli.baseline_file import default_path
+    from test_policy_engine.cli.lint import baseline_path
+
+    args = argparse.Namespace(policy="project/policy.yaml", baseline=given)
+    assert baseline_path(args) == default_path(args)
+    assert baseline_path(args) == Path(given or "project/.test-policy-baseline")
