@@ -13,7 +13,14 @@ same policy (e.g. `--before /work/main`), run as lint runs them, with the before
 With `--cost [FILES]`: the older study of what the rules cost, all generated rules against
 one trivial rule on FILES (default 1,000) test files, `typical` and `worst` corpora.
 
-Run: .venv/bin/python benchmarks/bench_semgrep_scan.py [RUNS] [--before CHECKOUT] [--cost [FILES]]
+With `--breakdown`: where lint's time goes on the suite, from Semgrep's own `--time`
+report (medians of RUNS): each rule's matching and parsing time summed over the files (the
+parts `lint_rules` splits a rule into counted as the rule; CPU seconds over both workers),
+beside the parse-only floor (one trivial rule that every file's prefilter lets through) and
+the wall times of the rules and of the trivial rule (`--x-parmap -j <CPUs>`, as lint runs).
+
+Run: .venv/bin/python benchmarks/bench_semgrep_scan.py [RUNS] [--before CHECKOUT]
+     [--cost [FILES]] [--breakdown]
 """
 
 from __future__ import annotations
@@ -130,6 +137,56 @@ def suite(runs: int, exe: str, before: Path | None) -> None:
         print(f"findings: {'the same' if same else 'DIFFER'} ({len(found['test-policy lint'])})")
 
 
+def breakdown(runs: int, exe: str) -> None:
+    env = dict(os.environ, SEMGREP_ENABLE_VERSION_CHECK="0", NO_COLOR="1",
+               PATH=os.pathsep.join([str(Path(exe).parent), os.environ.get("PATH", "")]))
+    fast = frontend.find(env)
+    if fast is None or fast.name != "osemgrep":
+        sys.exit("semgrep-core not found beside semgrep")
+    with tempfile.TemporaryDirectory() as tmp:
+        where = Path(tmp)
+        paths = make_suite(where)
+        shutil.copy(ROOT / "policy.yaml", where / "policy.yaml")
+        config = plan.load(where / "policy.yaml", where / "cache").config_path
+        assert config is not None
+        configs = {"rules": config, "one trivial rule": where / "trivial" / "trivial.yaml"}
+        walls: dict[str, list[float]] = {name: [] for name in configs}
+        match: dict[str, list[float]] = {}
+        parse: dict[str, list[float]] = {}
+        for _ in range(runs):
+            for name, path in configs.items():
+                argv = fast.command(path, paths)[0]
+                argv.insert(argv.index("--config"), "--time")
+                start = time.perf_counter()
+                done = subprocess.run(argv, executable=fast.semgrep, cwd=where, env=env,
+                                      capture_output=True, check=False)
+                walls[name].append(time.perf_counter() - start)
+                if done.returncode not in (0, 1):
+                    sys.exit(f"{name} failed ({done.returncode}): {done.stderr[-800:]!r}")
+                report = json.loads(done.stdout)["time"]
+                ids = [rule.rsplit(".", 1)[-1] + ("" if name == "rules" else " (trivial)")
+                       for rule in report["rules"]]
+                run_match: dict[str, float] = dict.fromkeys(ids, 0.0)
+                run_parse: dict[str, float] = dict.fromkeys(ids, 0.0)
+                for target in report["targets"]:
+                    for rule, seconds in zip(ids, target["match_times"], strict=True):
+                        run_match[rule] += seconds
+                    for rule, seconds in zip(ids, target["parse_times"], strict=True):
+                        run_parse[rule] += seconds
+                for rule in run_match:
+                    match.setdefault(rule, []).append(run_match[rule])
+                    parse.setdefault(rule, []).append(run_parse[rule])
+        size = sum((where / p).stat().st_size for p in paths)
+        print(f"suite: {len(paths)} files, {size / 1e6:.2f} MB; osemgrep --x-parmap -j"
+              f"{frontend.cpus()} --time, medians of {runs}")
+        for name, measured in walls.items():
+            print(f"  wall, {name:<17} {statistics.median(measured):6.2f}s")
+        print(f"  {'rule':<26} {'matching':>9} {'parsing':>8}  (seconds summed over files)")
+        for rule in sorted(match, key=lambda r: -statistics.median(match[r])):
+            print(f"  {rule:<26} {statistics.median(match[rule]):8.2f}s"
+                  f" {statistics.median(parse[rule]):7.2f}s")
+
+
 def main() -> None:
     args = sys.argv[1:]
     runs = int(args.pop(0)) if args and args[0].isdigit() else 5
@@ -138,7 +195,9 @@ def main() -> None:
     if args and args[0] == "--before":
         before = Path(args[1]).resolve()
         args = args[2:]
-    if args and args[0] == "--cost":
+    if args and args[0] == "--breakdown":
+        breakdown(runs, exe)
+    elif args and args[0] == "--cost":
         cost(runs, int(args[1]) if len(args) > 1 else 1000, exe)
     else:
         suite(runs, exe, before)

@@ -5,3 +5,7 @@
 - `ratchet`: an audit's failures against the baseline: known debt, new, much slower, fixed,
   expired.
 """
+
+#: The baseline's file name beside the policy (here, so that `lint` finds out whether there
+#: is one without importing the modules that read it).
+DEFAULT_NAME = ".test-policy-baseline"

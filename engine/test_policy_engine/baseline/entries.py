@@ -21,13 +21,13 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from test_policy_engine.baseline import DEFAULT_NAME as DEFAULT_NAME  # re-exported: its old home
 from test_policy_engine.baseline import findings, guards
 from test_policy_engine.baseline.fields import expired, located, suffix, take_until
 from test_policy_engine.baseline.findings import FindingEntry
 from test_policy_engine.baseline.guards import GuardEntry
 
-#: The file's default name, in the repository root (beside the policy).
-DEFAULT_NAME = ".test-policy-baseline"
+#: The file's default name, in the repository root (beside the policy), is DEFAULT_NAME.
 #: The `.gitattributes` line that makes `git merge` keep both branches' new entries.
 GITATTRIBUTES_LINE = f"{DEFAULT_NAME} merge=union"
 

@@ -202,6 +202,8 @@ def scanned(report: Report, whole: bool) -> Callable[[str], bool]:
 def judge(report: Report, whole: bool, path: Path) -> None:
     """Take the known findings in the baseline at `path` (when it exists) out of the
     report's failures: known, expired, fixed (`test_policy_engine.baseline.ratchet`)."""
+    if not os.path.lexists(path):  # read_findings would say None: spare the imports
+        return
     import datetime as dt
 
     from test_policy_engine.baseline.ratchet import judge_findings
@@ -219,9 +221,18 @@ def judge(report: Report, whole: bool, path: Path) -> None:
     report.baseline = str(path)
 
 
-def run(args: argparse.Namespace) -> int:
-    from test_policy_engine.cli.baseline_file import default_path
+def baseline_path(args: argparse.Namespace) -> Path:
+    """`--baseline FILE`, else the baseline's name beside the policy (as
+    `cli.baseline_file.default_path`, without importing the baseline's modules: a hook
+    without a baseline starts 30 ms sooner)."""
+    from test_policy_engine.baseline import DEFAULT_NAME
 
+    if getattr(args, "baseline", None):
+        return Path(args.baseline)
+    return Path(args.policy).parent / DEFAULT_NAME
+
+
+def run(args: argparse.Namespace) -> int:
     try:
         report = scan(args.policy, args.files)
     except CannotScan as exc:
@@ -229,6 +240,6 @@ def run(args: argparse.Namespace) -> int:
         if not exc.reported:
             print(f"test-policy lint: {exc}{hint}", file=sys.stderr)
         return 2
-    judge(report, not args.files, default_path(args))
+    judge(report, not args.files, baseline_path(args))
     _write(args, render(report, args.format))
     return 1 if report.failed else 0

@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from test_policy_engine import __version__
-from test_policy_engine.baseline.findings import FindingEntry
 from test_policy_engine.lint.findings import Finding, ScanError
 from test_policy_engine.lint.plan import Plan, RuleInfo
 from test_policy_engine.policy.errors import printable
+
+if TYPE_CHECKING:  # the baseline's modules cost a hook without a baseline 20 ms to import
+    from test_policy_engine.baseline.findings import FindingEntry
 
 FORMATS = ("text", "json", "sarif", "github")
 #: The version of the JSON report's shape.

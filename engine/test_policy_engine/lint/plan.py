@@ -62,8 +62,9 @@ class Plan:
     config: str
 
     def rule(self, check_id: str) -> RuleInfo | None:
-        """The rule Semgrep reported as `check_id` (the standard CLI prefixes the config's
-        directory to it: `tmp.x.test-policy.real-sleep`)."""
+        """The rule Semgrep reported as `check_id`: a part of it (`lint_rules`:
+        `subprocess-run.test-policy.real-subprocess`), or with the config's directory the
+        standard CLI prefixes (`tmp.x.test-policy.real-sleep`)."""
         for info in self.rules:
             if check_id == info.id or check_id.endswith("." + info.id):
                 return info
@@ -72,17 +73,18 @@ class Plan:
 
 def build(policy: Policy) -> Plan:
     """The plan of a validated policy (pure)."""
-    from test_policy_engine.rules.semgrep import rule, rule_id
+    from test_policy_engine.rules.semgrep import lint_rules, rule_id
 
     rules = []
     infos = []
     for pattern in policy.banned:
-        data = rule(pattern, policy.lint)
-        data.pop("paths", None)
-        rules.append(data)
+        split = lint_rules(pattern, policy.lint)
+        for data in split:
+            data.pop("paths", None)
+        rules += split
         infos.append(RuleInfo(
             id=rule_id(pattern), pattern=pattern.id, severity=pattern.severity,
-            why=pattern.why, fix=pattern.fix, message=str(data["message"]),
+            why=pattern.why, fix=pattern.fix, message=str(split[0]["message"]),
             calls=tuple(pattern.calls), allowed_paths=tuple(pattern.allowed_paths)))
     config = json.dumps({"rules": rules}, indent=1, sort_keys=True) + "\n"
     return Plan(paths=tuple(policy.lint.paths), exclude=tuple(policy.lint.exclude),

@@ -45,7 +45,9 @@ def test_the_plan_has_rules_without_paths_and_each_rules_allowed_paths(policy: P
     assert [r.id for r in built.rules] == ["test-policy.real-sleep", "test-policy.real-subprocess"]
     assert built.rules[1].allowed_paths == ("tests/integration/**",)
     config = json.loads(built.config)
+    # a rule of several calls is run as one part per call (`lint_rules`), ids ending with its id
     assert [r["id"] for r in config["rules"]] == [r.id for r in built.rules]
+    assert built.rule("subprocess-run.test-policy.real-subprocess") is built.rules[1]
     assert all("paths" not in r for r in config["rules"])
 
 
@@ -108,3 +110,15 @@ def test_semgrep_results_become_findings_with_their_code_and_the_policys_rules(p
         ("test-policy.real-subprocess", "tests/unit/test_a.py", "subprocess.run(['x'])"),
     ]
     assert [(e.path, e.message) for e in errors] == [("tests/c.py", "bad token")]
+
+
+@pytest.mark.parametrize("given", [None, "debt/known.txt"])
+def test_lint_looks_for_the_baseline_where_the_baseline_command_writes_it(given: str | None):
+    import argparse
+
+    from test_policy_engine.cli.baseline_file import default_path
+    from test_policy_engine.cli.lint import baseline_path
+
+    args = argparse.Namespace(policy="project/policy.yaml", baseline=given)
+    assert baseline_path(args) == default_path(args)
+    assert baseline_path(args) == Path(given or "project/.test-policy-baseline")

@@ -18,6 +18,7 @@ from test_policy_engine.rules.semgrep import (
     MARK,
     PATCH_CALLABLE,
     catalogue,
+    lint_rules,
     render_rules,
     rule,
     targets_clearing,
@@ -291,6 +292,36 @@ def test_a_patch_clears_its_own_call_or_one_below_its_module_or_class_and_no_oth
     assert targets_clearing(pattern, "other.call") == ("net.Pool.request",)
 
 
+def test_lint_runs_one_rule_per_call_each_with_only_the_patches_that_clear_it():
+    policy = parse_policy(PRECISION_POLICY, "policy.yaml")
+    (pattern,) = policy.banned
+    split = lint_rules(pattern, policy.lint)
+    assert [data["id"] for data in split] == [
+        "net-get.test-policy.net", "net-post.test-policy.net", "net-Client-send.test-policy.net",
+        "other-call.test-policy.net"]
+    whole = rule(pattern, policy.lint)
+    assert all(data["message"] == whole["message"] for data in split)
+    get, post, send, other = (yaml.safe_dump(data["patterns"]) for data in split)
+    assert "net.get(...)" in get and "net.post" not in get
+    assert "net.post(...)" in post and "net\\.get" not in post
+    assert "net.Client" in send and "net\\.get" not in send
+    # the layer under every call and the fixture reach each part
+    for text in (get, post, send, other):
+        assert "net\\.Pool\\.request" in text and "fake_net" in text
+
+
+def test_a_rule_with_local_servers_or_a_single_call_is_run_whole():
+    policy = load_policy(POLICY)
+    for pattern in policy.banned:
+        split = lint_rules(pattern, policy.lint)
+        if pattern.local_servers is not None or len(pattern.calls) == 1:
+            assert split == [rule(pattern, policy.lint)]
+        else:
+            assert len(split) == len(pattern.calls) + (pattern.clients is not None)
+            assert all(data["id"].endswith("." + whole_id) for data in split
+                       for whole_id in [rule(pattern, policy.lint)["id"]])
+
+
 def test_calls_of_one_owner_share_a_block_and_fixtures_and_layers_stay_pattern_wide():
     policy = parse_policy(PRECISION_POLICY, "policy.yaml")
     rule = _load_yaml(render_rules(policy)["net.yaml"])["rules"][0]
@@ -408,13 +439,15 @@ def test_a_context_manager_clears_in_every_with_form_sync_and_async():
 def test_an_unless_call_sends_the_test_down_a_branch_only_a_patch_clears():
     files = render_rules(parse_policy(CONTEXT_POLICY, "policy.yaml"))
     (rule,) = _load_yaml(files["net.yaml"])["rules"]
-    (either,) = rule["patterns"]
+    *calls_and_patches, either = rule["patterns"]
     cleared, passing = either["pattern-either"]
     assert "fake_net" in yaml.safe_dump(cleared) and "netmock.Router" in yaml.safe_dump(cleared)
     passing_text = yaml.safe_dump(passing)
     assert "fake_net" not in passing_text.replace("fake_net.passthrough", "")
     assert "$PASSING.passthrough(...)" in passing_text
-    assert "net.get" in passing_text  # the patch of the call itself still clears
+    # the calls and their patches come once, before the branches: a patch still clears
+    shared = yaml.safe_dump(calls_and_patches)
+    assert "net.get" in shared and "net.get" not in yaml.safe_dump(either)
     assert "# ruleid: test-policy.net" in files["net.py"].split("lets real calls through")[1]
 
 
