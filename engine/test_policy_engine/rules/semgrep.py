@@ -1463,8 +1463,10 @@ def _unclearing_line(pattern: BannedPattern) -> str:
             " still does")
 
 
-def _blind_spots(pattern: BannedPattern) -> list[str]:
-    """What a per-file scan cannot see for this pattern, in words."""
+def _blind_spots(pattern: BannedPattern, category_markers: frozenset[str] = frozenset()
+                 ) -> list[str]:
+    """What a per-file scan cannot see for this pattern, in words. `category_markers`:
+    `pytest.mark.<name>` decorators that move a test out of its category, not mocks."""
     spots = ["mocks set up in `conftest.py` or in fixtures of other files (add such fixtures"
              " to `cleared_by.fixtures`)", "calls inside the code under test"]
     if pattern.clients:
@@ -1478,15 +1480,24 @@ def _blind_spots(pattern: BannedPattern) -> list[str]:
     if pattern.cleared_by.unless or pattern.cleared_by.unless_kwargs:
         spots.append("a passthrough set up in a fixture or `conftest.py` (the test stays"
                      " cleared)")
-    if pattern.cleared_by.fixtures or pattern.cleared_by.decorators:
+    mocks = [*pattern.cleared_by.fixtures,
+             *(d for d in pattern.cleared_by.decorators
+               if d.removeprefix("pytest.mark.") not in category_markers
+               or not d.startswith("pytest.mark."))]
+    if mocks and (pattern.clients or pattern.local_servers
+                  or any("vcr" in m or "cassette" in m for m in mocks)):
         spots.append("what a mock lets through at run time (an unmatched URL it forwards, a"
                      " cassette recorded on the first run)")
+    elif mocks:
+        spots.append("what a mock lets through at run time (a fixture or decorator that"
+                     " calls the real thing)")
     return spots
 
 
 def catalogue(policy: Policy) -> str:
     """Markdown: one entry per rule (what it flags / why it is slow / example / use instead)."""
     lines: list[str] = []
+    markers = frozenset(m for category in policy.categories.values() for m in category.markers)
     for pattern in policy.banned:
         call = pattern.calls[0]
         arg = _argument(pattern)
@@ -1511,7 +1522,7 @@ def catalogue(policy: Policy) -> str:
             "- **Cleared when the test:** " + (cleared_by_text(pattern, full=True) or "nothing clears it")
             + ".",
             "- **Un-cleared by:** " + _unclearing_line(pattern) + ".",
-            "- **Cannot see:** " + "; ".join(_blind_spots(pattern)) + ".",
+            "- **Cannot see:** " + "; ".join(_blind_spots(pattern, markers)) + ".",
             "",
         ]
     return "\n".join(lines)
