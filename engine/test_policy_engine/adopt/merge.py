@@ -87,6 +87,8 @@ def add_entry(existing: str, entry: str) -> Merged:
     head = lines[:last + 1]
     if not head[-1].endswith(("\n", "\r")):
         head[-1] += newline
+    if any(not lines[i].strip() for i in range(start + 1, last)):
+        added.insert(0, newline)  # the file's items are set apart by blank lines: this too
     text = "".join(head + added + lines[last + 1:])
     wanted = dict(config, repos=[*config["repos"], *(_load(entry) or [])])
     if _load(text) != wanted:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -93,12 +93,46 @@ class Contents:
     `mypy_yml`: pytest-mypy-plugins cases (`test_*.yml` / `test-*.yaml` files in a test root);
     `doctest_paths`: globs of the files doctests are collected from, when the project runs
     doctests (`--doctest-modules` / `--doctest-glob` in its pytest or tox configuration);
-    `hypothesis`: its tests use Hypothesis (which marks each `@given` test `hypothesis`).
+    `hypothesis`: its tests use Hypothesis (which marks each `@given` test `hypothesis`);
+    `install`: pip's arguments that install the project with what its tests need
+    (`install_arguments`), for the generated workflow.
     """
 
     mypy_yml: bool = False
     doctest_paths: tuple[str, ...] = ()
     hypothesis: bool = False
+    install: str = "-e ."
+
+
+#: The extras (`[project.optional-dependencies]`) a project's tests are installed with,
+#: by preference.
+TEST_EXTRAS = ("test", "tests", "testing", "dev")
+#: Requirement files of the tests, by preference (itsdangerous: requirements/tests.txt).
+TEST_REQUIREMENTS = ("requirements/tests.txt", "requirements/test.txt",
+                     "requirements-tests.txt", "requirements-test.txt",
+                     "test-requirements.txt", "tests/requirements.txt",
+                     "requirements/dev.txt", "requirements-dev.txt")
+
+
+#: pip reads PEP 735 dependency groups (`--group`) from this release on.
+PIP_FOR_GROUPS = "pip>=25.1"
+
+
+def install_arguments(extras: Sequence[str], requirement_files: Sequence[str],
+                      groups: Sequence[str] = ()) -> str:
+    """pip's arguments that install the project for its tests: with its test extra, else
+    its test dependency group (pluggy's `testing`, attrs' `tests`), else its tests'
+    requirement file, else the project alone (`-e .`)."""
+    for name in TEST_EXTRAS:
+        if name in extras:
+            return f'-e ".[{name}]"'
+    for name in TEST_EXTRAS:
+        if name in groups:
+            return f"-e . --group {name}"
+    for path in TEST_REQUIREMENTS:
+        if path in requirement_files:
+            return f"-e . -r {path}"
+    return "-e ."
 
 
 #: A repository with plain Python tests only.
@@ -278,7 +312,8 @@ def ignores_tests(semgrepignore: str, layout: Layout) -> list[str]:
     return found
 
 
-def render_workflow(layout: Layout, policy_name: str) -> str:
+def render_workflow(layout: Layout, policy_name: str, contents: Contents = NOTHING_ELSE
+                    ) -> str:
     return fill(template("test-policy.yml.tmpl"), {
         "checkout": pinned("actions/checkout"),
         "setup_python": pinned("actions/setup-python"),
@@ -288,6 +323,9 @@ def render_workflow(layout: Layout, policy_name: str) -> str:
         "engine": ENGINE_REQUIREMENT,
         "policy": policy_name,
         "test_paths": "".join(f"{root} " for root in layout.roots),
+        "install": contents.install,
+        "pip_upgrade": (f'python -m pip install --upgrade "{PIP_FOR_GROUPS}" && '
+                        if "--group" in contents.install else ""),
     })
 
 
@@ -298,6 +336,6 @@ def render_all(layout: Layout, policy_name: str,
     return {
         policy_name: render_policy(layout, contents),
         PRE_COMMIT_CONFIG: render_pre_commit(layout, policy_name),
-        WORKFLOW: render_workflow(layout, policy_name),
+        WORKFLOW: render_workflow(layout, policy_name, contents),
         SEMGREPIGNORE: render_semgrepignore(),
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,7 +130,25 @@ def contents(root: Path, layout: scaffold.Layout) -> scaffold.Contents:
     if "--doctest-glob" in runner:
         given = [g for g in DOCTEST_GLOB.findall(runner) if glob_problem(g) is None]
         doctest += tuple(dict.fromkeys(given)) or scaffold.DOCTEST_FILE_GLOBS
-    return scaffold.Contents(mypy_yml=mypy_yml, doctest_paths=doctest, hypothesis=hypothesis)
+    extras, groups = _declared(root)
+    requirements = [name for name in scaffold.TEST_REQUIREMENTS if (root / name).is_file()]
+    return scaffold.Contents(mypy_yml=mypy_yml, doctest_paths=doctest, hypothesis=hypothesis,
+                             install=scaffold.install_arguments(extras, requirements, groups))
+
+
+def _declared(root: Path) -> tuple[list[str], list[str]]:
+    """The extras and the dependency groups `pyproject.toml` declares (none without one,
+    or when it does not parse)."""
+    text = _read_quietly(root / "pyproject.toml")
+    try:
+        data = tomllib.loads(text) if text is not None else {}
+    except tomllib.TOMLDecodeError:
+        return [], []
+    project = data.get("project")
+    extras = project.get("optional-dependencies") if isinstance(project, dict) else None
+    groups = data.get("dependency-groups")
+    return ([str(name) for name in extras] if isinstance(extras, dict) else [],
+            [str(name) for name in groups] if isinstance(groups, dict) else [])
 
 
 #: A whole-line comment in an ini, TOML, Python or Makefile: pluggy's tox.ini keeps a

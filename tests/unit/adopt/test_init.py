@@ -405,3 +405,31 @@ def test_every_job_of_the_workflow_installs_the_engine_pinned_to_this_release(tm
     pin = f'"test-policy-engine=={importlib.metadata.version("test-policy-engine")}"'
     assert len(installs) == 3
     assert all(pin in run for run in installs), installs
+
+
+def _test_job_install(root: Path) -> str:
+    workflow = yaml.safe_load((root / scaffold.WORKFLOW).read_text())
+    (run,) = [step["run"] for step in workflow["jobs"]["tests"]["steps"]
+              if step.get("name") == "Install"]
+    return str(run)
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"pyproject.toml": '[project]\nname = "x"\n[project.optional-dependencies]\n'
+                        'docs = ["sphinx"]\ntesting = ["pytest-mock"]\n'}, '-e ".[testing]"'),
+    ({"requirements/tests.txt": "pytest-mock\n", "requirements/docs.txt": "sphinx\n"},
+     "-e . -r requirements/tests.txt"),
+    ({"pyproject.toml": '[dependency-groups]\ndev = ["pre-commit"]\ntesting = ["pytest"]\n'},
+     '--upgrade "pip>=25.1" && python -m pip install -e . --group testing'),
+    ({"pyproject.toml": "[project\nbroken"}, "-e ."),
+    ({}, "-e ."),
+], ids=["extra", "requirements-file", "dependency-group", "unparsable-pyproject", "neither"])
+def test_the_workflow_installs_the_project_with_its_test_extra_or_requirements(
+        tmp_path, capsys, files, expected):
+    make(tmp_path, "tests")
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert init(tmp_path) == 0
+    capsys.readouterr()
+    assert _test_job_install(tmp_path).startswith(f"python -m pip install {expected} ")

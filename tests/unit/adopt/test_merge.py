@@ -24,6 +24,15 @@ def test_the_entry_goes_after_the_last_item_and_before_the_next_top_level_key():
     assert ids(merged) == ["identity", "test-policy-rules-in-sync", "test-policy-semgrep"]
 
 
+def test_the_entry_is_set_apart_by_a_blank_line_where_the_files_items_are():
+    existing = ("repos:\n  - repo: meta\n    hooks:\n      - id: identity\n\n"
+                "  - repo: local\n    hooks:\n      - id: mine\n")
+    merged = merge.add_entry(existing, ENTRY).text
+    assert merged is not None
+    assert merged.startswith(existing + "\n  # test-policy-engine: added by `test-policy init`\n")
+    assert ids(merged) == ["identity", "mine", "test-policy-rules-in-sync", "test-policy-semgrep"]
+
+
 def test_a_file_without_a_final_newline_or_with_crlf_lines_stays_as_it_was_around_the_entry():
     merged = merge.add_entry("repos:\r\n- repo: meta\r\n  hooks:\r\n  - id: identity", ENTRY).text
     assert merged is not None
