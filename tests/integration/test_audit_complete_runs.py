@@ -29,11 +29,13 @@ THREE = """
 
 #: A conftest collecting `*.yml` files as non-Python items, as pytest-mypy-plugins does.
 YAML_ITEMS = """
+    import time
+
     import pytest
 
     class Case(pytest.Item):
         def runtest(self):
-            pass
+            time.sleep(0.005)  # a time the figures' 1 ms resolution shows
 
     class Cases(pytest.File):
         def collect(self):

@@ -52,3 +52,32 @@ def test_an_unrelated_policy_yaml_is_left_alone_after_pyyaml_was_imported_again(
         text=True, timeout=20, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "None"
+
+
+STALE_LIBYAML = """
+import sys
+
+import test_policy_engine.policy.libyaml  # looked at for the first `yaml`
+from test_policy_engine.policy.libyaml import fast_loader
+
+fast_loader()
+for name in [m for m in sys.modules if m == "yaml" or m.startswith("yaml.")
+             or m.startswith("test_policy_engine.policy.")]:
+    if name != "yaml._yaml":
+        del sys.modules[name]  # as pytester's restore does; the package keeps its attribute
+import yaml  # a second `yaml`
+
+from test_policy_engine.policy.loader import load_policy  # finds the stale libyaml
+
+print(sorted(load_policy(sys.argv[1]).categories))
+"""
+
+
+def test_the_policy_loads_when_the_loader_finds_libyaml_from_before_the_second_import():
+    # What an in-process audit after another in-process one did (exit 2: "the policy
+    # must be a mapping of settings").
+    done = subprocess.run(  # nosemgrep: test-policy.real-subprocess (a fresh interpreter)
+        [sys.executable, "-c", STALE_LIBYAML, str(ROOT / "policy.yaml")],
+        capture_output=True, text=True, timeout=20, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['integration', 'slow', 'unit']"
