@@ -59,7 +59,8 @@ class Run:
     verdict: Verdict
     start: Snapshot  # at the start of the setup
     #: wall, CPU and wait of the setup of fixtures broader than the function in this
-    #: test's setup (`plugin.fixtures`), left out of its verdict.
+    #: test's setup (`plugin.fixtures`) and of the contention probe (`corrected`), left
+    #: out of its verdict.
     broad: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     running: bool = False  # the call runs (a report made meanwhile is a subtest's)
     reported: bool = False  # a verdict line was already reported (not failed)
@@ -89,7 +90,13 @@ class Run:
         if self.children <= 0:
             return figures
         if self.contention is None:
+            # The probe's own time is not the test's: left out as a broad fixture's is.
+            before = snapshot()
             self.contention = contention()
+            after, broad = snapshot(), self.broad
+            broad[0] += after[2] - before[2]
+            broad[1] += max(after[0] - before[0], 0.0)
+            broad[2] += max(after[1] - before[1], 0.0)
         queued = children_queued(figures, self.children, self.contention)
         if queued <= 0:
             return figures

@@ -1,0 +1,26 @@
+"""The plugin's own measurements of one test (`plugin.timing`), on this machine's clocks."""
+
+from __future__ import annotations
+
+import pytest
+from test_policy_engine.plugin.timing import Run, Verdict, snapshot
+from test_policy_engine.policy.verdict import Figures
+
+
+def test_the_contention_probe_is_left_out_of_the_tests_own_figures():
+    run = Run(object(), Verdict("unit", 0.1, "tests/**"), snapshot(), [0.0, 0.0, 0.0])  # type: ignore[arg-type]
+    run.children = 0.3  # as if the test had waited for children that used 0.3 s of CPU
+    run.corrected(Figures(1.0, 0.3, 0.0))  # spins for the probe (0.2 s)
+    assert run.contention is not None
+    after = run.figures()
+    assert run.broad[0] >= 0.15  # the probe's wall time, set aside
+    assert after.wall < 0.1
+    assert after.cpu < 0.1
+
+
+def test_a_test_whose_children_used_no_cpu_is_not_probed():
+    run = Run(object(), Verdict("unit", 0.1, "tests/**"), snapshot(), [0.0, 0.0, 0.0])  # type: ignore[arg-type]
+    figures = Figures(1.0, 0.0, 0.0)
+    assert run.corrected(figures) is figures
+    assert run.contention is None
+    assert run.figures().wall == pytest.approx(0.0, abs=0.05)
