@@ -18,10 +18,10 @@ SLOW_TESTS = """
     import time
 
     def test_listed():
-        time.sleep(0.15)
+        time.sleep(0.2)  # twice the limit
 
     def test_not_listed():
-        time.sleep(0.15)
+        time.sleep(0.2)  # twice the limit
 
     def test_fast_again():
         pass

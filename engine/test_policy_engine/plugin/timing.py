@@ -26,7 +26,13 @@ import pytest
 
 from test_policy_engine.plugin.summary import strip_group_suffix
 from test_policy_engine.policy.enforcement import BASELINE_PROPERTY, REPORTED_PROPERTY, reported
-from test_policy_engine.policy.verdict import Figures, children_queued, is_over, message
+from test_policy_engine.policy.verdict import (
+    Figures,
+    children_queued,
+    counted_wait,
+    is_over,
+    message,
+)
 
 if TYPE_CHECKING:
     from test_policy_engine.baseline.debt import Debt
@@ -59,7 +65,7 @@ class Run:
     verdict: Verdict
     start: Snapshot  # at the start of the setup
     #: wall, CPU and wait of the setup of fixtures broader than the function in this
-    #: test's setup (`plugin.fixtures`) and of the contention probe (`corrected`), left
+    #: test's setup (`plugin.fixtures`) and of the contention probe (`_contention`), left
     #: out of its verdict.
     broad: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     running: bool = False  # the call runs (a report made meanwhile is a subtest's)
@@ -72,7 +78,7 @@ class Run:
     #: that were terminated (`plugin.leftovers`).
     leftovers: list[str] | None = None
     children: float = 0.0  # CPU time of the children it waited for, at `figures()`
-    contention: float | None = None  # the machine's, once measured (`corrected`)
+    contention: float | None = None  # the machine's, once measured (`_contention`)
 
     def figures(self) -> Figures:
         """The test's figures from the start of its setup to now."""
@@ -83,24 +89,36 @@ class Run:
                        max(cpu - start[0] - broad[1], 0.0),
                        max(wait - start[1] - broad[2], 0.0))
 
-    def corrected(self, figures: Figures) -> Figures:
-        """`figures` of a test over its limit with its children's queueing for a CPU,
-        where its children used CPU time: the machine's contention is measured once per
-        test, then (`policy.verdict.children_queued`)."""
-        if self.children <= 0:
+    def corrected(self, figures: Figures, limit: float) -> Figures:
+        """`figures` (from `figures()`) with their load corrections checked where they
+        decide the verdict, the wall time being over `limit`: the thread's wait counted up
+        to what its CPU time explains (`policy.verdict.counted_wait`), then, still over,
+        its children's queueing for a CPU (`children_queued`). The machine's contention is
+        measured once per test, only where the figures need it."""
+        if figures.wall <= limit:
             return figures
+        if figures.wait > 0 and not is_over(limit, figures):
+            wait = counted_wait(figures, self.children)
+            if wait < figures.wait:
+                wait = counted_wait(figures, self.children, self._contention())
+                figures = Figures(figures.wall, figures.cpu, wait)
+        if self.children > 0 and is_over(limit, figures):
+            queued = children_queued(figures, self.children, self._contention())
+            if queued > 0:
+                figures = Figures(figures.wall, figures.cpu, figures.wait, queued)
+        return figures
+
+    def _contention(self) -> float:
+        """The machine's contention (`contention`), probed once per test; the probe's own
+        time is not the test's: left out as a broad fixture's setup is."""
         if self.contention is None:
-            # The probe's own time is not the test's: left out as a broad fixture's is.
             before = snapshot()
             self.contention = contention()
             after, broad = snapshot(), self.broad
             broad[0] += after[2] - before[2]
             broad[1] += max(after[0] - before[0], 0.0)
             broad[2] += max(after[1] - before[1], 0.0)
-        queued = children_queued(figures, self.children, self.contention)
-        if queued <= 0:
-            return figures
-        return Figures(figures.wall, figures.cpu, figures.wait, queued)
+        return self.contention
 
     def wall(self) -> float:
         """The wall time so far: a bound of the estimate that costs one clock read."""
@@ -135,16 +153,14 @@ class Verdict:
             # The estimate is never above the wall time: within the limit on the wall
             # clock, there is nothing to judge yet (the common case, one clock read).
             if judged and run.wall() > self.limit:
-                figures = run.figures()
+                figures = run.corrected(run.figures(), self.limit)
                 if is_over(self.limit, figures):
-                    figures = run.corrected(figures)
-                    if is_over(self.limit, figures):
-                        self._over(report, run, figures)
+                    self._over(report, run, figures)
             run.failed = run.failed or report.outcome == "failed"
             return
         figures = run.figures()
-        if judged and is_over(self.limit, figures):
-            figures = run.corrected(figures)
+        if judged:
+            figures = run.corrected(figures, self.limit)
         report.user_properties.extend(figures.properties())
         if judged:
             if is_over(self.limit, figures):

@@ -10,7 +10,7 @@ from test_policy_engine.policy.verdict import Figures
 def test_the_contention_probe_is_left_out_of_the_tests_own_figures():
     run = Run(object(), Verdict("unit", 0.1, "tests/**"), snapshot(), [0.0, 0.0, 0.0])  # type: ignore[arg-type]
     run.children = 0.3  # as if the test had waited for children that used 0.3 s of CPU
-    run.corrected(Figures(1.0, 0.3, 0.0))  # spins for the probe (0.2 s)
+    run.corrected(Figures(1.0, 0.3, 0.0), 0.1)  # spins for the probe (0.2 s)
     assert run.contention is not None
     after = run.figures()
     assert run.broad[0] >= 0.15  # the probe's wall time, set aside
@@ -21,6 +21,18 @@ def test_the_contention_probe_is_left_out_of_the_tests_own_figures():
 def test_a_test_whose_children_used_no_cpu_is_not_probed():
     run = Run(object(), Verdict("unit", 0.1, "tests/**"), snapshot(), [0.0, 0.0, 0.0])  # type: ignore[arg-type]
     figures = Figures(1.0, 0.0, 0.0)
-    assert run.corrected(figures) is figures
+    assert run.corrected(figures, 0.1) is figures
     assert run.contention is None
     assert run.figures().wall == pytest.approx(0.0, abs=0.05)
+
+
+def test_the_probe_runs_only_where_the_threads_wait_is_more_than_its_cpu_time_explains():
+    run = Run(object(), Verdict("unit", 0.1, "tests/**"), snapshot(), [0.0, 0.0, 0.0])  # type: ignore[arg-type]
+    loaded = Figures(3.003, 0.311, 2.810)  # a CPU-bound test beside CPU hogs
+    assert run.corrected(loaded, 0.5) == loaded
+    assert run.contention is None
+    slept = Figures(0.156, 0.003, 0.144)  # a sleep the kernel counted as waiting
+    corrected = run.corrected(slept, 0.1)
+    assert run.contention is not None
+    assert corrected.wait < 0.144
+    assert corrected.estimate > 0.1

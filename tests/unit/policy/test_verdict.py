@@ -6,6 +6,7 @@ import pytest
 from test_policy_engine.policy.verdict import (
     Figures,
     children_queued,
+    counted_wait,
     idle_estimate,
     is_over,
     kill_point,
@@ -18,6 +19,9 @@ SLEEP_LOADED = Figures(0.319, 0.002, 0.005)
 CPU_IDLE = Figures(0.814, 0.305, 0.521)  # idle for us, but other agents shared the CPUs
 CPU_LOADED = Figures(3.003, 0.311, 2.810)
 CHILD_LOADED = Figures(3.023, 0.331, 0.312)  # the work ran in a child process
+# A test that slept 0.15 s beside four CPU-bound processes (Linux 6.18): the kernel
+# counted most of its sleep as waiting for a CPU.
+SLEEP_READ_AS_WAIT = Figures(0.156, 0.003, 0.144)
 
 
 def test_a_sleeping_test_is_judged_by_its_wall_time_loaded_or_not():
@@ -29,6 +33,31 @@ def test_a_cpu_bound_test_on_a_loaded_machine_is_judged_by_what_it_did():
     assert CPU_LOADED.estimate == pytest.approx(0.311, abs=0.01)
     assert CPU_IDLE.estimate == pytest.approx(0.305, abs=0.01)
     assert not is_over(0.5, CPU_LOADED)  # 0.6 of a 0.5 s limit, ten times over in wall time
+
+
+def test_a_sleep_the_kernel_counted_as_waiting_for_a_cpu_does_not_hide_a_slow_test():
+    assert not is_over(0.1, SLEEP_READ_AS_WAIT)  # the raw figures would let it pass
+    assert counted_wait(SLEEP_READ_AS_WAIT, 0.0) == pytest.approx(0.03)  # 0.003 x 10
+    assert counted_wait(SLEEP_READ_AS_WAIT, 0.0, 1.5) == pytest.approx(0.03)
+    wait = counted_wait(SLEEP_READ_AS_WAIT, 0.0, 1.5)
+    assert is_over(0.1, Figures(0.156, 0.003, wait))
+
+
+def test_a_cpu_bound_threads_wait_counts_whatever_the_contention_read_after_it():
+    # 9x its CPU time: within WAIT_PER_CPU, so a probe that reads an idle machine
+    # afterwards does not fail it.
+    assert counted_wait(CPU_LOADED, 0.0, 0.0) == pytest.approx(CPU_LOADED.wait)
+    assert not is_over(0.5, Figures(3.003, 0.311, counted_wait(CPU_LOADED, 0.0, 0.0)))
+    # Heavier than that, the measured contention (with its margin) explains the wait.
+    heavy = Figures(5.0, 0.3, 4.6)  # 15x
+    assert counted_wait(heavy, 0.0, 1.0) == pytest.approx(3.0)
+    assert counted_wait(heavy, 0.0, 8.0) == pytest.approx(4.6)
+
+
+def test_a_threads_wait_is_explained_by_its_own_cpu_time_not_its_childrens():
+    # 0.3 s of CPU, all in a child: the thread itself barely ran, so it barely waited.
+    assert counted_wait(Figures(1.0, 0.3, 0.5), 0.3, 1.5) == 0.0
+    assert counted_wait(Figures(1.0, 0.3, 0.5), 0.25, 1.5) == pytest.approx(0.5)
 
 
 def test_a_child_process_test_keeps_its_wall_time_until_the_childs_queueing_is_measured():
