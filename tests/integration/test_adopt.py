@@ -167,14 +167,16 @@ def test_two_branches_that_each_record_a_slow_test_merge_without_a_conflict(tmp_
     assert "<<<<<<<" not in text
 
 
-#: A session fixture that binds a fixed port, as httpx's test server does: a second worker
-#: that needs it cannot bind, and its tests error.
-#: A suite whose session fixture binds one fixed port: two workers cannot both hold it.
-#: Under xdist, a worker that holds the port waits (at most MEET_SECONDS) until every
-#: worker has reached the fixture or finished its session, so the sessions really overlap
-#: as they do on a busy CI machine; without that meeting, a worker that starts late on a
-#: loaded machine can find the other has already run every server test and closed the
-#: port, and there is no conflict to find.
+#: A suite whose session fixture binds one fixed port, as httpx's test server does: two
+#: workers cannot both hold it, and the second one's tests error. Under xdist, a worker
+#: that holds the port waits (at most MEET_SECONDS) until every worker has tried to bind it
+#: or finished its session, so the sessions really overlap as they do on a busy CI machine;
+#: without that meeting, a worker that starts late on a loaded machine can find the other
+#: has already run every server test and closed the port, and there is no conflict to find.
+#: A worker arrives before it binds, so the one that fails does not keep the holder waiting;
+#: the bound on the wait is short because the check runs twice (once with the file in a
+#: group, when no other worker comes before its session ends): a wait that reached 30 s,
+#: under load, made this test 48 s long against 5 s on an idle machine.
 FIXED_PORT_CONFTEST = """\
 import os
 import socket
@@ -185,7 +187,7 @@ import pytest
 
 PORT = {port}
 MEETING = Path({meeting!r})
-MEET_SECONDS = 30
+MEET_SECONDS = 5
 
 
 def arrive():
@@ -197,8 +199,7 @@ def arrive():
     return here
 
 
-def meet():
-    here = arrive()
+def meet(here):
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     deadline = time.monotonic() + MEET_SECONDS
     while here is not None and len(list(here.iterdir())) < workers:
@@ -213,10 +214,11 @@ def pytest_sessionfinish(session):
 
 @pytest.fixture(scope="session")
 def server():
+    here = arrive()
     sock = socket.socket()
     sock.bind(("127.0.0.1", PORT))
     sock.listen()
-    meet()
+    meet(here)
     yield PORT
     sock.close()
 """
