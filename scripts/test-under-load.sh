@@ -11,6 +11,8 @@ HOGS="${1:-$(nproc)}"
 shift $(( $# < 1 ? $# : 1 ))
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+# The tools `make` puts on PATH (Semgrep, check-jsonschema, zizmor, the CLI): some tests run them.
+export PATH="$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH"
 
 pids=()
 stop() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
