@@ -220,7 +220,7 @@ def test_the_fast_front_end_and_the_standard_cli_agree_on_every_rule_test():
     standard = frontend.find(dict(env, TEST_POLICY_SEMGREP_CLI="standard"))
     assert standard is not None
     found = {}
-    with plan.config_file(loaded) as config:
+    with plan.config_file(loaded.plan.config()) as config:
         for engine in (chosen, standard):
             data = frontend.run(engine, config, [f"rules/{name}" for name in samples], ROOT)
             findings, errors = from_semgrep(data, loaded.plan, ROOT)
@@ -231,11 +231,10 @@ def test_the_fast_front_end_and_the_standard_cli_agree_on_every_rule_test():
     assert found["osemgrep"] == expected
 
 
-@pytest.mark.slow  # two real Semgrep runs on 34 files: over 5 s under load
-def test_a_large_batch_gives_the_same_findings_with_forked_workers_as_with_one_job(
-        samples_project: tuple[Path, set[Any]], monkeypatch: pytest.MonkeyPatch,
-        tmp_path: Path):
-    from test_policy_engine.lint import frontend, plan
+@pytest.fixture
+def large_batch(samples_project: tuple[Path, set[Any]], tmp_path: Path) -> tuple[Path, list[str]]:
+    """A project of the regression samples and every rule test as test files."""
+    from test_policy_engine.lint import frontend
 
     where = tmp_path / "project"
     shutil.copytree(samples_project[0], where)  # the fixture's project is shared: a copy
@@ -244,13 +243,22 @@ def test_a_large_batch_gives_the_same_findings_with_forked_workers_as_with_one_j
         shutil.copy(sample, where / "tests" / f"test_rule_{sample.stem.replace('.', '_')}.py")
     files = sorted(str(p.relative_to(where)) for p in (where / "tests").glob("*.py"))
     assert len(files) >= frontend.PARMAP_MIN
+    return where, files
+
+
+@pytest.mark.slow  # two real Semgrep runs on 34 files: over 5 s under load
+def test_a_large_batch_gives_the_same_findings_with_forked_workers_as_with_one_job(
+        large_batch: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch):
+    from test_policy_engine.lint import frontend, plan
+
+    where, files = large_batch
     engine = frontend.find(tool_env())
     assert engine is not None
     assert engine.name == "osemgrep"
     assert "--x-parmap" in engine.command(Path("rules.yaml"), files)[0]
     loaded = plan.load(ROOT / "policy.yaml")
     found = []
-    with plan.config_file(loaded) as config:
+    with plan.config_file(loaded.plan.config()) as config:
         for smallest in (frontend.PARMAP_MIN, len(files) + 1):
             monkeypatch.setattr(frontend, "PARMAP_MIN", smallest)
             data = frontend.run(engine, config, files, where)
@@ -259,6 +267,31 @@ def test_a_large_batch_gives_the_same_findings_with_forked_workers_as_with_one_j
                                 for r in data["results"]))
     assert found[0] == found[1]
     assert len(found[0]) > 100
+
+
+@pytest.mark.slow  # a real Semgrep run on 34 files: over 5 s under load
+def test_a_rule_lint_leaves_out_for_a_files_names_flags_nothing_in_that_file(
+        large_batch: tuple[Path, list[str]]):
+    from test_policy_engine.lint import frontend, plan
+
+    where, files = large_batch
+    engine = frontend.find(tool_env())
+    assert engine is not None
+    built = plan.load(ROOT / "policy.yaml").plan
+    with plan.config_file(built.config()) as config:  # every rule on every file
+        data = frontend.run(engine, config, files, where)
+    assert data["errors"] == []
+    flagged: dict[str, set[str]] = {}
+    for result in data["results"]:
+        flagged.setdefault(result["path"], set()).add(result["check_id"])
+    assert len(flagged) >= 20
+    left_out = 0
+    for name in files:
+        text = (where / name).read_bytes()
+        needed = {json.loads(part.rule)["id"] for part in built.needed([text])}
+        assert flagged.get(name, set()) <= needed, name
+        left_out += len(built.parts) - len(needed)
+    assert left_out > len(files)  # the check has rules to leave out
 
 
 def test_a_semgrep_that_rejects_the_parmap_flag_is_run_again_without_it(tmp_path: Path):

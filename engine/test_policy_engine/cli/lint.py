@@ -31,6 +31,8 @@ HELP = "scan test files with the policy's Semgrep rules (exit 1 on findings)"
 
 INSTALL = "pip install 'test-policy-engine[semgrep]'"
 MISSING = "no such file or directory"
+#: Semgrep's default `--max-target-bytes`: a larger file is not read for its needs.
+READ_MAX_BYTES = 1_000_000
 SKIP_DIRS = frozenset({".git", ".hg", ".venv", "venv", ".tox", ".nox", "node_modules",
                        "__pycache__", "build", "dist", ".tools"})
 
@@ -174,16 +176,29 @@ def scan(policy: str, named: Iterable[str] = (), command: str = "lint") -> Repor
     elif not rules.rules:
         print(f"test-policy {command}: the policy bans no patterns", file=sys.stderr)
     else:
-        with plan.config_file(loaded) as config:
-            try:
-                data = frontend.run(semgrep, config, files, root)
-            except frontend.SemgrepFailed as exc:
-                raise CannotScan(f"semgrep failed: {exc}") from None
-        report.findings, report.errors = from_semgrep(data, rules, root)
+        needed = rules.needed(read_bytes(root / name) for name in files)
+        if needed:  # else no file names a banned call: nothing Semgrep could flag
+            with plan.config_file(rules.config(needed)) as config:
+                try:
+                    data = frontend.run(semgrep, config, files, root)
+                except frontend.SemgrepFailed as exc:
+                    raise CannotScan(f"semgrep failed: {exc}") from None
+            report.findings, report.errors = from_semgrep(data, rules, root)
         for error in report.errors:
             print(f"test-policy {command}: warning: semgrep: {error.path or '-'}: "
                   f"{error.message}", file=sys.stderr)
     return report
+
+
+def read_bytes(path: Path) -> bytes | None:
+    """A file's bytes, for the rules it needs (`Plan.needed`); None when it cannot be read
+    or is larger than Semgrep scans by default (it then keeps every rule: Semgrep says)."""
+    try:
+        if path.stat().st_size > READ_MAX_BYTES:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def scanned(report: Report, whole: bool) -> Callable[[str], bool]:

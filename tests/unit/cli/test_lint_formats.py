@@ -18,7 +18,7 @@ SLEEP = RuleInfo(id="test-policy.real-sleep", pattern="real-sleep", severity="er
 HTTP = RuleInfo(id="test-policy.real-requests", pattern="real-requests", severity="warning",
                 why="real HTTP", fix="use responses", message="A real requests.get().",
                 calls=("requests.get", "requests.post"))
-PLAN = Plan(paths=("tests/**",), exclude=(), rules=(SLEEP, HTTP), config="{}")
+PLAN = Plan(paths=("tests/**",), exclude=(), rules=(SLEEP, HTTP), parts=())
 #: A path, a message and matched code holding everything that could break a line-oriented
 #: report or a workflow command: newlines, `::`, `%`, commas, colons, backticks and HTML.
 HOSTILE_PATH = "tests/we,ird::%0A dir/test_`x`<b>.py\n::error::forged"

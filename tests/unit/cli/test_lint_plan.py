@@ -44,7 +44,7 @@ def test_the_plan_has_rules_without_paths_and_each_rules_allowed_paths(policy: P
     built = plan.load(policy, policy.parent / "cache").plan
     assert [r.id for r in built.rules] == ["test-policy.real-sleep", "test-policy.real-subprocess"]
     assert built.rules[1].allowed_paths == ("tests/integration/**",)
-    config = json.loads(built.config)
+    config = json.loads(built.config())
     # a rule of several calls is run as one part per call (`lint_rules`), ids ending with its id
     assert [r["id"] for r in config["rules"]] == [r.id for r in built.rules]
     assert built.rule("subprocess-run.test-policy.real-subprocess") is built.rules[1]
@@ -57,8 +57,6 @@ def test_a_second_load_comes_from_the_cache_and_an_edited_policy_does_not(policy
     second = plan.load(policy, cache)
     assert (first.cached, second.cached) == (False, True)
     assert second.plan == first.plan
-    assert second.config_path is not None
-    assert second.config_path.read_text() == first.plan.config
     policy.write_text(POLICY.replace("a real sleep waits", "a real sleep waits long"))
     third = plan.load(policy, cache)
     assert not third.cached
@@ -75,13 +73,35 @@ def test_a_corrupt_cache_entry_is_rebuilt(policy: Path):
     assert plan.load(policy, cache).cached
 
 
-def test_an_unwritable_cache_still_lints_from_a_temporary_config(policy: Path):
+def test_an_unwritable_cache_still_gives_the_plan(policy: Path):
     blocker = policy.parent / "file"
     blocker.write_text("")
     loaded = plan.load(policy, blocker / "cache")
-    assert loaded.config_path is None
-    with plan.config_file(loaded) as config:
-        assert config.read_text() == loaded.plan.config
+    assert not loaded.cached
+    assert loaded.plan == plan.load(policy, policy.parent / "cache").plan
+    with plan.config_file(loaded.plan.config()) as config:
+        assert json.loads(config.read_text()) == json.loads(loaded.plan.config())
+    assert not config.exists()
+
+
+def test_a_run_keeps_the_rules_whose_names_some_file_spells(policy: Path):
+    built = plan.load(policy, policy.parent / "cache").plan
+    sleep, run = built.parts
+
+    def ids(*texts: bytes | None) -> list[str]:
+        return [json.loads(part.rule)["id"] for part in built.needed(texts)]
+
+    assert ids(b"import time\ntime.sleep(1)\n") == ["test-policy.real-sleep"]
+    # every import form spells both names: the module and the call
+    assert ids(b"from subprocess import run as go\n", b"x = 1\n") == [
+        "test-policy.real-subprocess"]
+    assert ids(b"import subprocess\nsubprocess.Popen(['x'])\n") == []
+    # the names of one file: a module named in one and a call in another trigger nothing
+    assert ids(b"import subprocess\n", b"run()\n") == []
+    assert ids(b"x = 1\n") == []
+    # a file that could not be read may trigger any rule: Semgrep reports it
+    assert ids(b"x = 1\n", None) == ["test-policy.real-sleep", "test-policy.real-subprocess"]
+    assert built.needed([None]) == [sleep, run]
 
 
 def test_a_broken_policy_is_the_users_error_and_is_not_cached(policy: Path):

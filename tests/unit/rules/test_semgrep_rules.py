@@ -295,10 +295,14 @@ def test_a_patch_clears_its_own_call_or_one_below_its_module_or_class_and_no_oth
 def test_lint_runs_one_rule_per_call_each_with_only_the_patches_that_clear_it():
     policy = parse_policy(PRECISION_POLICY, "policy.yaml")
     (pattern,) = policy.banned
-    split = lint_rules(pattern, policy.lint)
+    split = [part.data for part in lint_rules(pattern, policy.lint)]
     assert [data["id"] for data in split] == [
         "net-get.test-policy.net", "net-post.test-policy.net", "net-Client-send.test-policy.net",
         "other-call.test-policy.net"]
+    # a file must spell every name of the part's call for it to flag anything there
+    assert [part.needs for part in lint_rules(pattern, policy.lint)] == [
+        (("net", "get"),), (("net", "post"),), (("net", "Client", "send"),),
+        (("other", "call"),)]
     whole = rule(pattern, policy.lint)
     assert all(data["message"] == whole["message"] for data in split)
     get, post, send, other = (yaml.safe_dump(data["patterns"]) for data in split)
@@ -313,13 +317,16 @@ def test_lint_runs_one_rule_per_call_each_with_only_the_patches_that_clear_it():
 def test_a_rule_with_local_servers_or_a_single_call_is_run_whole():
     policy = load_policy(POLICY)
     for pattern in policy.banned:
-        split = lint_rules(pattern, policy.lint)
+        split = [part.data for part in lint_rules(pattern, policy.lint)]
         if pattern.local_servers is not None or len(pattern.calls) == 1:
             assert split == [rule(pattern, policy.lint)]
         else:
             assert len(split) == len(pattern.calls) + (pattern.clients is not None)
             assert all(data["id"].endswith("." + whole_id) for data in split
                        for whole_id in [rule(pattern, policy.lint)["id"]])
+        # between them, the parts need each call and client class, and nothing else
+        names = {".".join(n) for part in lint_rules(pattern, policy.lint) for n in part.needs}
+        assert names == {*pattern.calls, *(pattern.clients.classes if pattern.clients else ())}
 
 
 def test_calls_of_one_owner_share_a_block_and_fixtures_and_layers_stay_pattern_wide():
