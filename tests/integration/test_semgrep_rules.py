@@ -269,8 +269,9 @@ def test_a_large_batch_gives_the_same_findings_with_forked_workers_as_with_one_j
     assert len(found[0]) > 100
 
 
-@pytest.mark.slow  # a real Semgrep run on 34 files: over 5 s under load
-def test_a_rule_lint_leaves_out_for_a_files_names_flags_nothing_in_that_file(
+# one real Semgrep run on 34 files, then one on each file: 8 s idle, over 15 s under load
+@pytest.mark.slow
+def test_the_rules_and_forms_lint_leaves_out_for_a_files_names_change_no_finding_there(
         large_batch: tuple[Path, list[str]]):
     from test_policy_engine.lint import frontend, plan
 
@@ -278,20 +279,29 @@ def test_a_rule_lint_leaves_out_for_a_files_names_flags_nothing_in_that_file(
     engine = frontend.find(tool_env())
     assert engine is not None
     built = plan.load(ROOT / "policy.yaml").plan
-    with plan.config_file(built.config()) as config:  # every rule on every file
-        data = frontend.run(engine, config, files, where)
-    assert data["errors"] == []
-    flagged: dict[str, set[str]] = {}
-    for result in data["results"]:
-        flagged.setdefault(result["path"], set()).add(result["check_id"])
-    assert len(flagged) >= 20
-    left_out = 0
+    whole = built.config()
+
+    def findings(config_text: str, names: list[str]) -> dict[str, set[tuple[int, str]]]:
+        with plan.config_file(config_text) as config:
+            data = frontend.run(engine, config, names, where)
+        assert data["errors"] == []
+        found: dict[str, set[tuple[int, str]]] = {}
+        for result in data["results"]:
+            found.setdefault(result["path"], set()).add(
+                (result["start"]["line"], result["check_id"]))
+        return found
+
+    expected = findings(whole, files)  # every rule, whole, on every file
+    assert len(expected) >= 20
+    smaller = 0
     for name in files:
-        text = (where / name).read_bytes()
-        needed = {json.loads(part.rule)["id"] for part in built.needed([text])}
-        assert flagged.get(name, set()) <= needed, name
-        left_out += len(built.parts) - len(needed)
-    assert left_out > len(files)  # the check has rules to leave out
+        met = built.met([(where / name).read_bytes()])
+        config = built.config(met)
+        smaller += len(config) < len(whole)
+        found = findings(config, [name]) if built.chosen(met) else {}
+        assert found.get(name, set()) == expected.get(name, set()), name
+    assert smaller == len(files)  # every file has forms to leave out
+    assert built.config(None) == whole
 
 
 def test_a_semgrep_that_rejects_the_parmap_flag_is_run_again_without_it(tmp_path: Path):

@@ -176,9 +176,9 @@ def scan(policy: str, named: Iterable[str] = (), command: str = "lint") -> Repor
     elif not rules.rules:
         print(f"test-policy {command}: the policy bans no patterns", file=sys.stderr)
     else:
-        needed = rules.needed(read_bytes(root / name) for name in files)
-        if needed:  # else no file names a banned call: nothing Semgrep could flag
-            with plan.config_file(rules.config(needed)) as config:
+        met = rules.met(read_bytes(root / name) for name in files)
+        if rules.chosen(met):  # else no file names a banned call: nothing Semgrep could flag
+            with plan.config_file(rules.config(met)) as config:
                 try:
                     data = frontend.run(semgrep, config, files, root)
                 except frontend.SemgrepFailed as exc:
@@ -191,7 +191,7 @@ def scan(policy: str, named: Iterable[str] = (), command: str = "lint") -> Repor
 
 
 def read_bytes(path: Path) -> bytes | None:
-    """A file's bytes, for the rules it needs (`Plan.needed`); None when it cannot be read
+    """A file's bytes, for the rules and forms it needs (`Plan.met`); None when it cannot be read
     or is larger than Semgrep scans by default (it then keeps every rule: Semgrep says)."""
     try:
         if path.stat().st_size > READ_MAX_BYTES:

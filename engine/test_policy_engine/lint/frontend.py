@@ -19,14 +19,10 @@ benchmark suite, 80 files, 2 MB, `benchmarks/bench_semgrep_scan.py`; 2 shared CP
 `PARMAP_MIN` files or more runs with `--x-parmap -j <CPUs>`, a smaller one with `-j1`; a
 Semgrep that rejects `--x-parmap` (exit 2) is run again without it.
 
-With the rules of the latest round (the process family split per call, no repeated branch
-for `unless`; docs/rules.md "Speed"), load about 2: on 1-10 staged files `lint` 0.37-0.41 s
-and the hook's own duration in pre-commit 0.41-0.43 s, 0.09-0.10x the standard `semgrep
-scan` (both bars met; `pre-commit run` 0.60-0.63 s with pre-commit's own start); of lint's
-time, Semgrep's start and parse 0.16-0.18 s, matching 0.09-0.12 s, our CLI 0.10-0.11 s. On
-the 80-file suite `--x-parmap -j2` 3.4-4.7 s, `lint` 3.5-6.6 s: the 2 s bar is missed, one
-trivial rule (parsing alone) taking 2.7 s at that load; the subprocess and sleep rules'
-clearing forms are the rest (`bench_semgrep_scan.py --breakdown`).
+With what a run passes Semgrep trimmed to what its files can trigger (`plan`, `prune`;
+docs/rules.md "What a run passes Semgrep"), idle: on 1-10 staged files `lint` 0.18-0.21 s,
+`pre-commit run` 0.32-0.33 s, 0.07-0.13x the standard `semgrep scan` (both bars met); on
+the 80-file suite `lint` 1.46 s (the 2 s bar met), `--x-parmap -j2` with every rule 2.05 s.
 """
 
 from __future__ import annotations

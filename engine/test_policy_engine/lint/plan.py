@@ -8,11 +8,11 @@ the user's cache directory, keyed by both, and read back as JSON on the next run
 unreadable or corrupt cache entry only costs the validation again; the cache is never the
 user's content and is never needed.
 
-A run passes Semgrep only the rules its files can trigger: each rule's `needs` (the names a
-file must spell for it to flag anything, `rules.semgrep.needs`) are looked up in the files'
-bytes, a few milliseconds for a 2 MB suite, where Semgrep's own prefilter costs up to 0.2 s
-per large rule on 80 files (the requests and httpx rules, measured); a file that cannot be
-read keeps every rule, so Semgrep reports it.
+A run passes Semgrep only the rules, and the clearing forms, its files can trigger: the
+names each needs (`rules.semgrep.needs`, `lint.prune`) are looked up in the files' bytes, a
+few milliseconds for a 2 MB suite, where Semgrep's own prefilter costs up to 0.2 s per large
+rule on 80 files (the requests and httpx rules, measured) and a form that cannot match costs
+as much as one that can; a file that cannot be read keeps every rule, so Semgrep reports it.
 
 The rules carry no `paths:`: the engine selects the files (`lint.paths`, `lint.exclude`,
 matched relative to the policy's directory) and drops a finding in a rule's `allowed_paths`
@@ -33,12 +33,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from test_policy_engine import __version__
+from test_policy_engine.lint.prune import Needs, needs_of
 
 if TYPE_CHECKING:
     from test_policy_engine.policy.model import Policy
 
 #: Bumped when the plan's shape changes (old cache entries are then ignored).
-FORMAT = 3
+FORMAT = 4
 #: How many plans the cache keeps (one per policy version and engine build); oldest go first.
 KEEP = 32
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -60,15 +61,17 @@ class RuleInfo:
 
 @dataclass(frozen=True)
 class Part:
-    """One rule of the Semgrep config (JSON) and what a file must spell for it to flag
-    anything there: every name of one of the alternatives."""
+    """One rule of the Semgrep config (JSON, its clearing forms wrapped with what they need:
+    `lint.prune`), what a file must spell for it to flag anything there (every name of one
+    of the alternatives), and the needs of its wrapped forms."""
 
-    needs: tuple[tuple[str, ...], ...]
+    needs: Needs
     rule: str
+    tags: tuple[Needs, ...] = ()
 
-    def triggered_by(self, spelled: frozenset[str]) -> bool:
-        return not self.needs or any(all(name in spelled for name in names)
-                                     for names in self.needs)
+
+def met_by(needs: Needs, spelled: frozenset[str]) -> bool:
+    return not needs or any(all(name in spelled for name in names) for names in needs)
 
 
 @dataclass(frozen=True)
@@ -80,28 +83,6 @@ class Plan:
     rules: tuple[RuleInfo, ...]
     parts: tuple[Part, ...]
 
-    def config(self, parts: Iterable[Part] | None = None) -> str:
-        """The Semgrep config of `parts` (default: every rule)."""
-        chosen = self.parts if parts is None else parts
-        return '{"rules": [\n' + ",\n".join(part.rule for part in chosen) + "\n]}\n"
-
-    def needed(self, texts: Iterable[bytes | None]) -> list[Part]:
-        """The parts that some of `texts` (the files' bytes; None for a file that could
-        not be read, which may trigger any) can trigger, in the config's order."""
-        names = sorted({name for part in self.parts for names in part.needs for name in names})
-        encoded = [(name, name.encode()) for name in names]
-        left = list(self.parts)
-        chosen: set[Part] = set()
-        for text in texts:
-            if text is None:
-                return list(self.parts)
-            spelled = frozenset(name for name, raw in encoded if raw in text)
-            chosen.update(part for part in left if part.triggered_by(spelled))
-            left = [part for part in left if part not in chosen]
-            if not left:
-                break
-        return [part for part in self.parts if part in chosen]
-
     def rule(self, check_id: str) -> RuleInfo | None:
         """The rule Semgrep reported as `check_id`: a part of it (`lint_rules`:
         `subprocess-run.test-policy.real-subprocess`), or with the config's directory the
@@ -111,9 +92,47 @@ class Plan:
                 return info
         return None
 
+    def met(self, texts: Iterable[bytes | None]) -> frozenset[Needs] | None:
+        """The needs of the parts and of their forms that one of `texts` (the files'
+        bytes) meets; None, every need, when a file could not be read (Semgrep says)."""
+        pending = {needs for part in self.parts for needs in (part.needs, *part.tags)}
+        names = sorted({name for needs in pending for names in needs for name in names})
+        encoded = [(name, name.encode()) for name in names]
+        found: set[Needs] = set()
+        for text in texts:
+            if text is None:
+                return None
+            spelled = frozenset(name for name, raw in encoded if raw in text)
+            now = {needs for needs in pending if met_by(needs, spelled)}
+            found |= now
+            pending -= now
+            if not pending:
+                break
+        return frozenset(found)
+
+    def chosen(self, met: frozenset[Needs] | None = None) -> list[Part]:
+        """The parts whose needs are `met` (default: every part), in the config's order."""
+        return [part for part in self.parts if met is None or part.needs in met]
+
+    def config(self, met: frozenset[Needs] | None = None) -> str:
+        """The Semgrep config of the parts whose needs are `met`, without the forms whose
+        needs are not (default: every rule, whole)."""
+        from test_policy_engine.lint.prune import prune
+
+        def keep(needs: Needs) -> bool:
+            return met is None or needs in met
+
+        rules = []
+        for part in self.chosen(met):
+            pruned = prune(json.loads(part.rule), keep)
+            if pruned is not None:
+                rules.append(json.dumps(pruned, sort_keys=True))
+        return '{"rules": [\n' + ",\n".join(rules) + "\n]}\n"
+
 
 def build(policy: Policy) -> Plan:
     """The plan of a validated policy (pure)."""
+    from test_policy_engine.lint.prune import tags
     from test_policy_engine.rules.semgrep import lint_rules, rule_id
 
     parts = []
@@ -122,7 +141,8 @@ def build(policy: Policy) -> Plan:
         split = lint_rules(pattern, policy.lint)
         for needs, data in split:
             data.pop("paths", None)
-            parts.append(Part(needs, json.dumps(data, sort_keys=True)))
+            parts.append(Part(needs, json.dumps(data, sort_keys=True),
+                              tuple(sorted(tags(data)))))
         infos.append(RuleInfo(
             id=rule_id(pattern), pattern=pattern.id, severity=pattern.severity,
             why=pattern.why, fix=pattern.fix, message=str(split[0].data["message"]),
@@ -135,7 +155,8 @@ def _from_json(data: Any) -> Plan:
     rules = tuple(RuleInfo(**{**item, "calls": tuple(item["calls"]),
                               "allowed_paths": tuple(item["allowed_paths"])})
                   for item in data["rules"])
-    parts = tuple(Part(tuple(tuple(names) for names in item["needs"]), item["rule"])
+    parts = tuple(Part(needs_of(item["needs"]), item["rule"],
+                       tuple(needs_of(needs) for needs in item["tags"]))
                   for item in data["parts"])
     return Plan(paths=tuple(data["paths"]), exclude=tuple(data["exclude"]), rules=rules,
                 parts=parts)

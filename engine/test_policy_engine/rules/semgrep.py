@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from test_policy_engine.lint.prune import Needs, strip, tag
 from test_policy_engine.policy.errors import printable
 from test_policy_engine.policy.model import BannedPattern, Lint, Policy
 
@@ -92,8 +93,8 @@ class LintRule(NamedTuple):
     """One Semgrep rule as `lint` runs it, and the names a file must spell for it to flag
     anything there (`needs`)."""
 
-    needs: tuple[tuple[str, ...], ...]
-    data: dict[str, Any]
+    needs: Needs
+    data: dict[str, Any]  # clearing forms wrapped with their needs (`lint.prune`)
 
 
 def lint_rules(pattern: BannedPattern, lint: Lint) -> list[LintRule]:
@@ -107,20 +108,20 @@ def lint_rules(pattern: BannedPattern, lint: Lint) -> list[LintRule]:
     httpx, requests, responses). Each part's id ends with the rule's
     (`subprocess-run.test-policy.real-subprocess`), so `# nosemgrep: <rule id>` still
     silences it (Semgrep matches the id's end) and `lint` reports the rule's id."""
-    whole = rule(pattern, lint)
+    whole = tagged_rule(pattern, lint)
     split = parts(pattern)
     if len(split) < 2 or pattern.local_servers is not None:
         return [LintRule(needs(pattern), whole)]
     out = []
     for name, part in split:
-        data = rule(part, lint)
+        data = tagged_rule(part, lint)
         data.update(id=f"{name}.{whole['id']}", message=whole["message"],
                     metadata=whole["metadata"])
         out.append(LintRule(needs(part), data))
     return out
 
 
-def needs(pattern: BannedPattern) -> tuple[tuple[str, ...], ...]:
+def needs(pattern: BannedPattern) -> Needs:
     """What a file must spell for the pattern's rule to flag anything in it: every dotted
     part of one of its calls or client classes. Every finding is a call of one of them or
     a request on a client built from one (`positive`, `client_blocks`), and every import
@@ -158,7 +159,14 @@ def parts(pattern: BannedPattern) -> list[tuple[str, BannedPattern]]:
 
 
 def rule(pattern: BannedPattern, lint: Lint) -> dict[str, Any]:
-    """The Semgrep rule (as data) for one banned pattern.
+    """The Semgrep rule (as data) for one banned pattern: `tagged_rule`, every form kept."""
+    data: dict[str, Any] = strip(tagged_rule(pattern, lint))
+    return data
+
+
+def tagged_rule(pattern: BannedPattern, lint: Lint) -> dict[str, Any]:
+    """The Semgrep rule (as data) for one banned pattern, its clearing forms wrapped with
+    the names a file must spell for them to match (`lint.prune`).
 
     Every pattern names its call: a generic `$CALLEE(...)` makes Semgrep try every call of
     every file (measured: +45 % matching time for real-sleep). A patch clears only the calls
@@ -187,10 +195,13 @@ def rule(pattern: BannedPattern, lint: Lint) -> dict[str, Any]:
         # contains the test, and kept clearing it.) The first branch needs a positive:
         # `pattern-inside` a call keeps the finding's own range (a plain `$X(...)` would
         # also report the calls nested in its arguments).
+        passing = pattern.cleared_by
+        letting = tuple(sorted({(name.rpartition(".")[2],) for name in passing.unless}
+                               | {(kwarg,) for kwarg in passing.unless_kwargs}))
         patterns.append({"pattern-either": [
             {"patterns": [{"pattern-inside": "$REAL_CALL(...)"}, *cleared]},
-            {"pattern-inside": {"pattern-either": [
-                {"pattern": text} for text in unclearing(pattern)]}},
+            tag({"pattern-inside": {"pattern-either": [
+                {"pattern": text} for text in unclearing(pattern)]}}, letting),
         ]})
     else:
         patterns.extend(cleared)
@@ -562,17 +573,18 @@ def in_force(statements: list[str], setup: Iterable[str] = ()) -> list[Any]:
 
     found: list[Any] = [
         {"pattern": lines("") + "...\n"},
-        {"pattern": "@pytest.fixture(..., autouse=True, ...)\n"
-                    f"def $FIXTURE(...):\n  ...\n{lines('  ')}  ...\n...\n"},
+        tag({"pattern": "@pytest.fixture(..., autouse=True, ...)\n"
+                        f"def $FIXTURE(...):\n  ...\n{lines('  ')}  ...\n...\n"},
+            (("pytest", "fixture", "autouse"),)),
     ]
     names = tuple(setup)
     if names:
-        found.append({"patterns": [
+        found.append(tag({"patterns": [
             {"pattern": f"class $CLASS:\n  ...\n  def $SETUP(...):\n    ...\n{lines('    ')}"
                         "    ...\n  ...\n"},
             {"metavariable-regex": {"metavariable": "$SETUP",
                                     "regex": f"^({_alternatives(names)})$"}},
-        ]})
+        ]}, tuple((name,) for name in sorted(set(names)))))
     return found
 
 
@@ -584,24 +596,30 @@ def exclusions(pattern: BannedPattern) -> list[Any]:
     out: list[Any] = []
     fixtures = mocks.fixtures
     for fixture in fixtures:
-        out.append(f"def $FUNC(..., {fixture}, ...):\n  ...\n")
+        out.append(tag(f"def $FUNC(..., {fixture}, ...):\n  ...\n", ((fixture,),)))
     if fixtures:
         uses = f'pytest.mark.usefixtures(..., "=~/^({_alternatives(fixtures)})$/", ...)'
+        used = tuple(("usefixtures", fixture) for fixture in sorted(set(fixtures)))
         out += [
-            f"@{uses}\ndef $FUNC(...):\n  ...\n",
-            f"@{uses}\nclass $CLASS:\n  ...\n",
-            f"pytestmark = <... {uses} ...>\n...\n",
+            tag(f"@{uses}\ndef $FUNC(...):\n  ...\n", used),
+            tag(f"@{uses}\nclass $CLASS:\n  ...\n", used),
+            tag(f"pytestmark = <... {uses} ...>\n...\n",
+                tuple(("pytestmark", *names) for names in used)),
         ]
     for decorator in mocks.decorators:
+        named = tuple(decorator.split("."))
         out += [  # `@d(...)` also matches a bare `@d` (measured), so one form serves both
-            f"@{decorator}(...)\ndef $FUNC(...):\n  ...\n",
-            f"@{decorator}(...)\nclass $CLASS:\n  ...\n",
-            f"pytestmark = <... {decorator} ...>\n...\n",
+            tag(f"@{decorator}(...)\ndef $FUNC(...):\n  ...\n", (named,)),
+            tag(f"@{decorator}(...)\nclass $CLASS:\n  ...\n", (named,)),
+            tag(f"pytestmark = <... {decorator} ...>\n...\n", (("pytestmark", *named),)),
         ]
     if mocks.context_managers:
-        out += managed(mocks.context_managers, mocks.setup_methods)
+        managers = tuple(sorted({tuple(name.split(".")) for name in mocks.context_managers}))
+        out += [tag(formula, managers)
+                for formula in managed(mocks.context_managers, mocks.setup_methods)]
     for start in mocks.starts:
-        out += in_force([f"{start}(...)"], mocks.setup_methods)
+        out += [tag(formula, (tuple(start.split(".")),))
+                for formula in in_force([f"{start}(...)"], mocks.setup_methods)]
     return out
 
 

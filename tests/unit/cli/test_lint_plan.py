@@ -89,7 +89,7 @@ def test_a_run_keeps_the_rules_whose_names_some_file_spells(policy: Path):
     sleep, run = built.parts
 
     def ids(*texts: bytes | None) -> list[str]:
-        return [json.loads(part.rule)["id"] for part in built.needed(texts)]
+        return [json.loads(part.rule)["id"] for part in built.chosen(built.met(texts))]
 
     assert ids(b"import time\ntime.sleep(1)\n") == ["test-policy.real-sleep"]
     # every import form spells both names: the module and the call
@@ -101,7 +101,8 @@ def test_a_run_keeps_the_rules_whose_names_some_file_spells(policy: Path):
     assert ids(b"x = 1\n") == []
     # a file that could not be read may trigger any rule: Semgrep reports it
     assert ids(b"x = 1\n", None) == ["test-policy.real-sleep", "test-policy.real-subprocess"]
-    assert built.needed([None]) == [sleep, run]
+    assert built.met([None]) is None
+    assert built.chosen(built.met([None])) == [sleep, run]
 
 
 def test_a_broken_policy_is_the_users_error_and_is_not_cached(policy: Path):
