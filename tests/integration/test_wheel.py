@@ -11,6 +11,7 @@ that lives there is not activated, so every `test_policy_engine` import is the w
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -44,8 +45,15 @@ def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # built from a copy: setuptools builds in the source tree (build/, *.egg-info), and two
+    # workers building this checkout at once collided there ("File exists")
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "engine", source / "engine",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     built = run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                "--disable-pip-version-check", "-w", out, ROOT, cwd=out)
+                "--disable-pip-version-check", "-w", out, source, cwd=out)
     assert built.returncode == 0, built.stderr
     (found,) = out.glob("test_policy_engine-*.whl")
     return found
