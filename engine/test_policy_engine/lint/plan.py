@@ -96,13 +96,15 @@ class Plan:
         """The needs of the parts and of their forms that one of `texts` (the files'
         bytes) meets; None, every need, when a file could not be read (Semgrep says)."""
         pending = {needs for part in self.parts for needs in (part.needs, *part.tags)}
-        names = sorted({name for needs in pending for names in needs for name in names})
-        encoded = [(name, name.encode()) for name in names]
+        encoded = {name: name.encode() for needs in pending for names in needs
+                   for name in names}
         found: set[Needs] = set()
         for text in texts:
             if text is None:
                 return None
-            spelled = frozenset(name for name, raw in encoded if raw in text)
+            # only the names of needs not met yet: most are met by the first few files
+            names = {name for needs in pending for names in needs for name in names}
+            spelled = frozenset(name for name in names if encoded[name] in text)
             now = {needs for needs in pending if met_by(needs, spelled)}
             found |= now
             pending -= now
