@@ -16,8 +16,10 @@ one trivial rule on FILES (default 1,000) test files, `typical` and `worst` corp
 With `--breakdown`: where lint's time goes on the suite, from Semgrep's own `--time`
 report (medians of RUNS): each rule's matching and parsing time summed over the files (the
 parts `lint_rules` splits a rule into counted as the rule; CPU seconds over both workers),
-beside the parse-only floor (one trivial rule that every file's prefilter lets through) and
-the wall times of the rules and of the trivial rule (`--x-parmap -j <CPUs>`, as lint runs).
+for every rule whole and for what lint passes for these files (`(lint)`: the rules and
+clearing forms the files can trigger, `lint.prune`), beside the parse-only floor (one
+trivial rule that every file's prefilter lets through), and the wall times of the three
+(`--x-parmap -j <CPUs>`, as lint runs).
 
 Run: .venv/bin/python benchmarks/bench_semgrep_scan.py [RUNS] [--before CHECKOUT]
      [--cost [FILES]] [--breakdown]
@@ -148,9 +150,14 @@ def breakdown(runs: int, exe: str) -> None:
         where = Path(tmp)
         paths = make_suite(where)
         shutil.copy(ROOT / "policy.yaml", where / "policy.yaml")
-        config = where / "lint-rules.json"  # every rule lint runs (a run may leave some out)
-        config.write_text(plan.load(where / "policy.yaml", where / "cache").plan.config())
-        configs = {"rules": config, "one trivial rule": where / "trivial" / "trivial.yaml"}
+        built = plan.load(where / "policy.yaml", where / "cache").plan
+        config = where / "lint-rules.json"  # every rule lint runs, every form
+        config.write_text(built.config())
+        passed = where / "lint-passed.json"  # what lint passes for these files
+        passed.write_text(built.config(built.met((where / p).read_bytes() for p in paths)))
+        configs = {"rules": config, "rules lint passes": passed,
+                   "one trivial rule": where / "trivial" / "trivial.yaml"}
+        suffix = {"rules": "", "rules lint passes": " (lint)", "one trivial rule": " (trivial)"}
         walls: dict[str, list[float]] = {name: [] for name in configs}
         match: dict[str, list[float]] = {}
         parse: dict[str, list[float]] = {}
@@ -165,8 +172,7 @@ def breakdown(runs: int, exe: str) -> None:
                 if done.returncode not in (0, 1):
                     sys.exit(f"{name} failed ({done.returncode}): {done.stderr[-800:]!r}")
                 report = json.loads(done.stdout)["time"]
-                ids = [rule.rsplit(".", 1)[-1] + ("" if name == "rules" else " (trivial)")
-                       for rule in report["rules"]]
+                ids = [rule.rsplit(".", 1)[-1] + suffix[name] for rule in report["rules"]]
                 run_match: dict[str, float] = dict.fromkeys(ids, 0.0)
                 run_parse: dict[str, float] = dict.fromkeys(ids, 0.0)
                 for target in report["targets"]:
@@ -181,7 +187,7 @@ def breakdown(runs: int, exe: str) -> None:
         print(f"suite: {len(paths)} files, {size / 1e6:.2f} MB; osemgrep --x-parmap -j"
               f"{frontend.cpus()} --time, medians of {runs}")
         for name, measured in walls.items():
-            print(f"  wall, {name:<17} {statistics.median(measured):6.2f}s")
+            print(f"  wall, {name:<18} {statistics.median(measured):6.2f}s")
         print(f"  {'rule':<26} {'matching':>9} {'parsing':>8}  (seconds summed over files)")
         for rule in sorted(match, key=lambda r: -statistics.median(match[r])):
             print(f"  {rule:<26} {statistics.median(match[rule]):8.2f}s"
