@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -31,6 +32,7 @@ HELP = "scan test files with the policy's Semgrep rules (exit 1 on findings)"
 
 INSTALL = "pip install 'test-policy-engine[semgrep]'"
 MISSING = "no such file or directory"
+NOT_REGULAR = "not a regular file: a FIFO, socket or device is never read"
 #: Semgrep's default `--max-target-bytes`: a larger file is not read for its needs.
 READ_MAX_BYTES = 1_000_000
 SKIP_DIRS = frozenset({".git", ".hg", ".venv", "venv", ".tox", ".nox", "node_modules",
@@ -75,7 +77,8 @@ def linted_files(root: Path, globs: Iterable[str], exclude: Iterable[str],
                 continue
             path = Path(directory, name)
             rel = path.relative_to(root).as_posix()
-            if first_match(patterns, rel) is not None and first_match(excluded, rel) is None:
+            if (first_match(patterns, rel) is not None and first_match(excluded, rel) is None
+                    and path.is_file()):  # a FIFO named like a test would hang the scan
                 found.append(path)
     return sorted(found)
 
@@ -119,6 +122,8 @@ def select(root: Path, named: Iterable[str], lint: Globs) -> tuple[list[Path], l
                 files.add(path)
             else:
                 skipped.append(Skipped(name, why))
+        elif path.exists():
+            skipped.append(Skipped(name, NOT_REGULAR))
         else:
             skipped.append(Skipped(name, MISSING))
     return sorted(files), skipped
@@ -194,7 +199,8 @@ def read_bytes(path: Path) -> bytes | None:
     """A file's bytes, for the rules and forms it needs (`Plan.met`); None when it cannot be read
     or is larger than Semgrep scans by default (it then keeps every rule: Semgrep says)."""
     try:
-        if path.stat().st_size > READ_MAX_BYTES:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > READ_MAX_BYTES:
             return None
         return path.read_bytes()
     except OSError:

@@ -76,3 +76,16 @@ def test_a_file_named_twice_or_inside_a_named_directory_is_scanned_once(root: Pa
     files, _ = select(root, [str(root / "tests/test_a.py"), str(root / "tests"),
                              str(root / "test_top.py"), str(root / "tests/test_a.py")], LINT)
     assert rel(root, files) == ["test_top.py", "tests/lib/local_repos.py", "tests/test_a.py"]
+
+
+def test_a_fifo_named_like_a_test_is_never_opened_and_a_named_one_is_reported(root: Path):
+    import os
+
+    fifo = root / "tests" / "test_pipe.py"
+    os.mkfifo(fifo)
+    files, skipped = lines(*select(root, [str(root / "tests")], LINT))
+    assert rel(root, files) == ["tests/lib/local_repos.py", "tests/test_a.py"]
+    files, skipped = lines(*select(root, [str(fifo)], LINT))
+    assert files == []
+    (line,) = skipped
+    assert "not a regular file" in line
