@@ -40,10 +40,13 @@ from pathlib import Path
 from _semgrep_project import BASE, ROOT, interleaved, make_project, make_suite, semgrep
 from test_policy_engine.lint import frontend, plan
 
+# Every rule lint runs, whole, as the checkout makes it: `Plan.config()` (before the rules
+# were pruned per run, `config` was the text itself).
 RENDER = """import sys
+from test_policy_engine.lint import plan
 from test_policy_engine.policy.loader import load_policy
-from test_policy_engine.rules.semgrep import combined_rules
-sys.stdout.write(combined_rules(load_policy(sys.argv[1])))
+built = plan.build(load_policy(sys.argv[1]))
+sys.stdout.write(built.config() if callable(built.config) else built.config)
 """
 
 

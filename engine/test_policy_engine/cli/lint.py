@@ -33,8 +33,8 @@ HELP = "scan test files with the policy's Semgrep rules (exit 1 on findings)"
 INSTALL = "pip install 'test-policy-engine[semgrep]'"
 MISSING = "no such file or directory"
 NOT_REGULAR = "not a regular file: a FIFO, socket or device is never read"
-#: Semgrep's default `--max-target-bytes`: a larger file is not read for its needs.
-READ_MAX_BYTES = 1_000_000
+#: Semgrep's default `--max-target-bytes`: it skips a larger file, so lint does not read one.
+SEMGREP_MAX_BYTES = 1_000_000
 SKIP_DIRS = frozenset({".git", ".hg", ".venv", "venv", ".tox", ".nox", "node_modules",
                        "__pycache__", "build", "dist", ".tools"})
 
@@ -196,12 +196,16 @@ def scan(policy: str, named: Iterable[str] = (), command: str = "lint") -> Repor
 
 
 def read_bytes(path: Path) -> bytes | None:
-    """A file's bytes, for the rules and forms it needs (`Plan.met`); None when it cannot be read
-    or is larger than Semgrep scans by default (it then keeps every rule: Semgrep says)."""
+    """A file's bytes, for the rules and forms it needs (`Plan.met`): nothing for a file
+    larger than Semgrep scans by default (it skips it: nothing there can be flagged); None
+    when it cannot be read, or is no longer a regular file (it then keeps every rule, and
+    Semgrep says what is wrong)."""
     try:
         info = path.stat()
-        if not stat.S_ISREG(info.st_mode) or info.st_size > READ_MAX_BYTES:
+        if not stat.S_ISREG(info.st_mode):
             return None
+        if info.st_size > SEMGREP_MAX_BYTES:
+            return b""
         return path.read_bytes()
     except OSError:
         return None

@@ -33,13 +33,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from test_policy_engine import __version__
-from test_policy_engine.lint.prune import Needs, needs_of
+from test_policy_engine.lint.prune import Needs, needs_of, prune, tags
 
 if TYPE_CHECKING:
     from test_policy_engine.policy.model import Policy
 
 #: Bumped when the plan's shape changes (old cache entries are then ignored).
-FORMAT = 4
+FORMAT = 5
 #: How many plans the cache keeps (one per policy version and engine build); oldest go first.
 KEEP = 32
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -61,13 +61,12 @@ class RuleInfo:
 
 @dataclass(frozen=True)
 class Part:
-    """One rule of the Semgrep config (JSON, its clearing forms wrapped with what they need:
-    `lint.prune`), what a file must spell for it to flag anything there (every name of one
-    of the alternatives), and the needs of its wrapped forms."""
+    """One rule of the Semgrep config (as data, its clearing forms wrapped with what they
+    need: `lint.prune`) and what a file must spell for it to flag anything there (every
+    name of one of the alternatives)."""
 
     needs: Needs
-    rule: str
-    tags: tuple[Needs, ...] = ()
+    rule: dict[str, Any]
 
 
 def met_by(needs: Needs, spelled: frozenset[str]) -> bool:
@@ -95,7 +94,7 @@ class Plan:
     def met(self, texts: Iterable[bytes | None]) -> frozenset[Needs] | None:
         """The needs of the parts and of their forms that one of `texts` (the files'
         bytes) meets; None, every need, when a file could not be read (Semgrep says)."""
-        pending = {needs for part in self.parts for needs in (part.needs, *part.tags)}
+        pending = {needs for part in self.parts for needs in (part.needs, *tags(part.rule))}
         encoded = {name: name.encode() for needs in pending for names in needs
                    for name in names}
         found: set[Needs] = set()
@@ -119,14 +118,12 @@ class Plan:
     def config(self, met: frozenset[Needs] | None = None) -> str:
         """The Semgrep config of the parts whose needs are `met`, without the forms whose
         needs are not (default: every rule, whole)."""
-        from test_policy_engine.lint.prune import prune
-
         def keep(needs: Needs) -> bool:
             return met is None or needs in met
 
         rules = []
         for part in self.chosen(met):
-            pruned = prune(json.loads(part.rule), keep)
+            pruned = prune(part.rule, keep)
             if pruned is not None:
                 rules.append(json.dumps(pruned, sort_keys=True))
         return '{"rules": [\n' + ",\n".join(rules) + "\n]}\n"
@@ -134,7 +131,6 @@ class Plan:
 
 def build(policy: Policy) -> Plan:
     """The plan of a validated policy (pure)."""
-    from test_policy_engine.lint.prune import tags
     from test_policy_engine.rules.semgrep import lint_rules, rule_id
 
     parts = []
@@ -143,8 +139,7 @@ def build(policy: Policy) -> Plan:
         split = lint_rules(pattern, policy.lint)
         for needs, data in split:
             data.pop("paths", None)
-            parts.append(Part(needs, json.dumps(data, sort_keys=True),
-                              tuple(sorted(tags(data)))))
+            parts.append(Part(needs, data))
         infos.append(RuleInfo(
             id=rule_id(pattern), pattern=pattern.id, severity=pattern.severity,
             why=pattern.why, fix=pattern.fix, message=str(split[0].data["message"]),
@@ -157,9 +152,7 @@ def _from_json(data: Any) -> Plan:
     rules = tuple(RuleInfo(**{**item, "calls": tuple(item["calls"]),
                               "allowed_paths": tuple(item["allowed_paths"])})
                   for item in data["rules"])
-    parts = tuple(Part(needs_of(item["needs"]), item["rule"],
-                       tuple(needs_of(needs) for needs in item["tags"]))
-                  for item in data["parts"])
+    parts = tuple(Part(needs_of(item["needs"]), item["rule"]) for item in data["parts"])
     return Plan(paths=tuple(data["paths"]), exclude=tuple(data["exclude"]), rules=rules,
                 parts=parts)
 

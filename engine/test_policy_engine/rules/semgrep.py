@@ -82,13 +82,6 @@ def render_rules(policy: Policy, source: str = "policy.yaml") -> dict[str, str]:
     return dict(sorted(files.items()))
 
 
-def combined_rules(policy: Policy) -> str:
-    """Every rule in one Semgrep config, as `lint` runs them (`lint_rules`): one file keeps
-    the ids unprefixed."""
-    return _dump({"rules": [part.data for pattern in policy.banned
-                            for part in lint_rules(pattern, policy.lint)]})
-
-
 class LintRule(NamedTuple):
     """One Semgrep rule as `lint` runs it, and the names a file must spell for it to flag
     anything there (`needs`)."""
@@ -130,8 +123,12 @@ def needs(pattern: BannedPattern) -> Needs:
     prefilter asks the same of each file, but at a cost that grows with the rule (the
     requests and httpx rules: 0.2 s each on 80 files that never name them, measured); so
     `lint` leaves out of a run the rules that none of its files can trigger."""
-    names = [*pattern.calls, *(pattern.clients.classes if pattern.clients else ())]
-    return tuple(sorted({tuple(name.split(".")) for name in names}))
+    return spelled(*pattern.calls, *(pattern.clients.classes if pattern.clients else ()))
+
+
+def spelled(*dotted: str) -> Needs:
+    """Needs met by a file that spells every part of one of the `dotted` names."""
+    return tuple(sorted({tuple(name.split(".")) for name in dotted}))
 
 
 def parts(pattern: BannedPattern) -> list[tuple[str, BannedPattern]]:
@@ -196,8 +193,9 @@ def tagged_rule(pattern: BannedPattern, lint: Lint) -> dict[str, Any]:
         # `pattern-inside` a call keeps the finding's own range (a plain `$X(...)` would
         # also report the calls nested in its arguments).
         passing = pattern.cleared_by
-        letting = tuple(sorted({(name.rpartition(".")[2],) for name in passing.unless}
-                               | {(kwarg,) for kwarg in passing.unless_kwargs}))
+        # an `unless` call is matched as a method of any object: its last name is enough
+        letting = spelled(*(name.rpartition(".")[2] for name in passing.unless),
+                          *passing.unless_kwargs)
         patterns.append({"pattern-either": [
             {"patterns": [{"pattern-inside": "$REAL_CALL(...)"}, *cleared]},
             tag({"pattern-inside": {"pattern-either": [
@@ -575,7 +573,7 @@ def in_force(statements: list[str], setup: Iterable[str] = ()) -> list[Any]:
         {"pattern": lines("") + "...\n"},
         tag({"pattern": "@pytest.fixture(..., autouse=True, ...)\n"
                         f"def $FIXTURE(...):\n  ...\n{lines('  ')}  ...\n...\n"},
-            (("pytest", "fixture", "autouse"),)),
+            spelled("pytest.fixture.autouse")),
     ]
     names = tuple(setup)
     if names:
@@ -584,7 +582,7 @@ def in_force(statements: list[str], setup: Iterable[str] = ()) -> list[Any]:
                         "    ...\n  ...\n"},
             {"metavariable-regex": {"metavariable": "$SETUP",
                                     "regex": f"^({_alternatives(names)})$"}},
-        ]}, tuple((name,) for name in sorted(set(names)))))
+        ]}, spelled(*names)))
     return found
 
 
@@ -601,26 +599,26 @@ def exclusions(pattern: BannedPattern) -> list[Any]:
         uses = f'pytest.mark.usefixtures(..., "=~/^({_alternatives(fixtures)})$/", ...)'
         # Only the marker's names: Semgrep matches the fixture's name in a string it works
         # out (`"fake_" "process"`, `NAME = "fp"`), which the file need not spell.
-        used = (("pytest", "mark", "usefixtures"),)
+        used = spelled("pytest.mark.usefixtures")
         out += [
             tag(f"@{uses}\ndef $FUNC(...):\n  ...\n", used),
             tag(f"@{uses}\nclass $CLASS:\n  ...\n", used),
             tag(f"pytestmark = <... {uses} ...>\n...\n",
-                (("pytestmark", "pytest", "mark", "usefixtures"),)),
+                spelled("pytestmark.pytest.mark.usefixtures")),
         ]
     for decorator in mocks.decorators:
-        named = tuple(decorator.split("."))
+        named = spelled(decorator)
         out += [  # `@d(...)` also matches a bare `@d` (measured), so one form serves both
-            tag(f"@{decorator}(...)\ndef $FUNC(...):\n  ...\n", (named,)),
-            tag(f"@{decorator}(...)\nclass $CLASS:\n  ...\n", (named,)),
-            tag(f"pytestmark = <... {decorator} ...>\n...\n", (("pytestmark", *named),)),
+            tag(f"@{decorator}(...)\ndef $FUNC(...):\n  ...\n", named),
+            tag(f"@{decorator}(...)\nclass $CLASS:\n  ...\n", named),
+            tag(f"pytestmark = <... {decorator} ...>\n...\n", spelled(f"pytestmark.{decorator}")),
         ]
     if mocks.context_managers:
-        managers = tuple(sorted({tuple(name.split(".")) for name in mocks.context_managers}))
+        managers = spelled(*mocks.context_managers)
         out += [tag(formula, managers)
                 for formula in managed(mocks.context_managers, mocks.setup_methods)]
     for start in mocks.starts:
-        out += [tag(formula, (tuple(start.split(".")),))
+        out += [tag(formula, spelled(start))
                 for formula in in_force([f"{start}(...)"], mocks.setup_methods)]
     return out
 

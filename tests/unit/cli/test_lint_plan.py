@@ -89,7 +89,7 @@ def test_a_run_keeps_the_rules_whose_names_some_file_spells(policy: Path):
     sleep, run = built.parts
 
     def ids(*texts: bytes | None) -> list[str]:
-        return [json.loads(part.rule)["id"] for part in built.chosen(built.met(texts))]
+        return [part.rule["id"] for part in built.chosen(built.met(texts))]
 
     assert ids(b"import time\ntime.sleep(1)\n") == ["test-policy.real-sleep"]
     # every import form spells both names: the module and the call
@@ -143,3 +143,16 @@ def test_lint_looks_for_the_baseline_where_the_baseline_command_writes_it(given:
     args = argparse.Namespace(policy="project/policy.yaml", baseline=given)
     assert baseline_path(args) == default_path(args)
     assert baseline_path(args) == Path(given or "project/.test-policy-baseline")
+
+
+def test_a_file_semgrep_would_skip_for_its_size_is_not_read_and_one_not_readable_keeps_all(
+        tmp_path: Path):
+    from test_policy_engine.cli.lint import SEMGREP_MAX_BYTES, read_bytes
+
+    large = tmp_path / "test_large.py"
+    large.write_bytes(b"import time\ntime.sleep(2)\n" + b"#" * SEMGREP_MAX_BYTES)
+    assert read_bytes(large) == b""  # Semgrep skips it: it triggers no rule
+    small = tmp_path / "test_small.py"
+    small.write_bytes(b"import time\n")
+    assert read_bytes(small) == b"import time\n"
+    assert read_bytes(tmp_path / "gone.py") is None
