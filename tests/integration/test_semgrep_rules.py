@@ -269,7 +269,7 @@ def test_a_large_batch_gives_the_same_findings_with_forked_workers_as_with_one_j
     assert len(found[0]) > 100
 
 
-# one real Semgrep run on 34 files, then one on each file: 8 s idle, over 15 s under load
+# one real Semgrep run on 35 files, then one on each file: 8 s idle, over 15 s under load
 @pytest.mark.slow
 def test_the_rules_and_forms_lint_leaves_out_for_a_files_names_change_no_finding_there(
         large_batch: tuple[Path, list[str]]):
@@ -301,7 +301,6 @@ def test_the_rules_and_forms_lint_leaves_out_for_a_files_names_change_no_finding
         found = findings(config, [name]) if built.chosen(met) else {}
         assert found.get(name, set()) == expected.get(name, set()), name
     assert smaller == len(files)  # every file has forms to leave out
-    assert built.config(None) == whole
 
 
 def test_a_semgrep_that_rejects_the_parmap_flag_is_run_again_without_it(tmp_path: Path):
