@@ -93,6 +93,44 @@ def test_a_hung_test_is_stopped_at_its_kill_point_and_the_next_test_still_runs(p
     assert 0.45 <= float(cases["test_sleeps_too_long"].get("time", "")) < 2
 
 
+OWN_ALARM = """
+    import signal
+    import time
+    import pytest
+
+    def sleeps_with_its_own_alarm_handler():
+        calls = []
+        previous = signal.signal(signal.SIGALRM, lambda signum, frame: calls.append(signum))
+        try:
+            time.sleep(0.6)  # past the unit tests' kill point, 0.3 s
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+        assert calls == []
+
+    def test_quick():
+        pass
+
+    @pytest.mark.slow
+    def test_slow_with_its_own_alarm():
+        sleeps_with_its_own_alarm_handler()
+
+    def test_quick_again():
+        pass
+
+    @pytest.mark.timeout(0)
+    def test_without_a_limit_with_its_own_alarm():
+        sleeps_with_its_own_alarm_handler()
+"""
+
+
+def test_the_timer_a_quick_test_left_running_never_fires_into_a_later_test(pytester):
+    # Each test's setup re-arms the kill timer (or cancels it, for a test without a kill
+    # point) instead of each teardown cancelling it.
+    write_policy(pytester, unit_limit=0.1, kill_after=3)
+    pytester.makepyfile(**{"tests/unit/test_alarm": OWN_ALARM})
+    run(pytester).assert_outcomes(passed=4)
+
+
 THREADED_RUNNER = """
     import threading
     import pytest

@@ -24,6 +24,7 @@ from test_policy_engine.plugin import leftovers
 from test_policy_engine.plugin.phases import Phases
 from test_policy_engine.plugin.summary import FIXTURE_PROPERTY
 from test_policy_engine.plugin.timing import snapshot
+from test_policy_engine.policy.timeouts import CASCADE_PROPERTY
 
 
 class BroadFixtures:
@@ -51,7 +52,11 @@ class BroadFixtures:
             done = True
             return result
         except BaseException as error:
-            self.phases.failed_fixtures[id(error)] = (
+            failed = self.phases.failed_fixtures
+            if not failed:  # from now on, the setup reports are checked for its error
+                run.item.config.pluginmanager.register(Cascades(self.phases),
+                                                       "test_policy_cascades")
+            failed[id(error)] = (
                 error, f"{fixturedef.scope} fixture {fixturedef.argname}", run.item.nodeid)
             raise
         finally:
@@ -68,6 +73,7 @@ class BroadFixtures:
             broad[1] += max(cpu - cpu0, 0.0)
             broad[2] += max(wait - wait0, 0.0)
             if wall > self.warn_ratio * run.verdict.limit:
+                run.rare = True
                 run.item.user_properties.append(
                     (FIXTURE_PROPERTY, f"{fixturedef.scope} fixture {fixturedef.argname} "
                                        f"({self._where(fixturedef)}): {wall:.2f} s"))
@@ -98,3 +104,28 @@ class BroadFixtures:
         except ValueError:
             shown = path.as_posix()
         return f"{shown}:{code.co_firstlineno}"
+
+
+class Cascades:
+    """Registered once a broad fixture's setup failed: a later test's setup that fails on
+    the same error (pytest raises it again in each test that uses the fixture) says so,
+    and is counted as that fixture's failure (`test_policy.failed_fixture`)."""
+
+    def __init__(self, phases: Phases) -> None:
+        self.phases = phases
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if report.when != "setup" or not report.failed or call.excinfo is None:
+            return report
+        error = call.excinfo.value
+        found = self.phases.failed_fixtures.get(id(error))
+        if found is not None and found[0] is error and found[2] != item.nodeid:
+            said = f"{found[1]} failed in {found[2]}"
+            item.user_properties.append((CASCADE_PROPERTY, said))
+            report.sections.append(("test policy", f"{said}; pytest raises its error again "
+                                    "in each test that uses it (this one did not run)"))
+        return report

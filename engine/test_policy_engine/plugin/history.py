@@ -187,7 +187,7 @@ class Recorder:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         cache: pytest.Cache | None = getattr(self.config, "cache", None)
-        durations = {nodeid: test.wall for nodeid, test in self.summary.tests.items()}
+        durations = self.summary.walls()
         if cache is None or not durations:
             return
         stored = _stored(cache)

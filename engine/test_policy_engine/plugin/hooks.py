@@ -22,6 +22,7 @@ import pytest
 from test_policy_engine.policy.discovery import find_policy
 
 if TYPE_CHECKING:
+    from test_policy_engine.plugin.phases import Summary
     from test_policy_engine.plugin.run import Active
 
 #: Key in pytest-xdist's `workerinput` telling workers the dist mode this plugin chose
@@ -128,10 +129,12 @@ def pytest_configure(config: pytest.Config) -> None:
         # The controller's dist mode came from the policy, not from arguments this
         # worker parsed: tell pytest-xdist's worker to add the `@group` suffixes.
         config.option.loadgroup = True
-    if workerinput is None:
-        config.pluginmanager.register(active.summary_hooks(), "test_policy_summary")
+    summary = None
+    if workerinput is None:  # the summary is kept where the reports end up
+        summary = active.summary_hooks(reports=active.debugging)
+        config.pluginmanager.register(summary, "test_policy_summary")
     if not active.debugging:
-        _register_phases(config, active)
+        _register_phases(config, active, summary)
     from test_policy_engine.guard.plugin import make_plugin  # the runtime guard (`forbid:`)
 
     debt = active.debt
@@ -147,16 +150,18 @@ def pytest_configure(config: pytest.Config) -> None:
     scheduling.configure(config, workerinput, active.summary)
 
 
-def _register_phases(config: pytest.Config, active: Active) -> None:
-    """The per-test hooks (`plugin.phases`): the verdict, the kill point, broad fixtures."""
+def _register_phases(config: pytest.Config, active: Active, summary: Summary | None
+                     ) -> None:
+    """The per-test hooks (`plugin.phases`): the verdict, the kill point, broad fixtures;
+    `summary`: the run's, given each report after the verdict."""
     from test_policy_engine.plugin.fixtures import BroadFixtures
     from test_policy_engine.plugin.phases import Phases
 
-    phases = Phases()
+    phases = Phases(summary)
     if active.timeouts and hasattr(signal, "SIGALRM"):
         from test_policy_engine.plugin.kill import KillPoint
 
-        phases = KillPoint()
+        phases = KillPoint(config.pluginmanager, summary)
     config.pluginmanager.register(phases, "test_policy_phases")
     kills = [c.limit * active.policy.kill_after for c in active.policy.categories.values()]
     config.pluginmanager.register(

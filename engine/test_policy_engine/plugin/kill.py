@@ -8,26 +8,28 @@ controller). A `Failed: Timeout` raised there is an INTERNALERROR that ends the 
 `--splits 2 --group 1`: 351 of 357 tests recorded).
 
 So the handler pytest-timeout installs is wrapped (through its documented
-`pytest_timeout_set_timer` hook): inside a phase of the test it acts at once; anywhere
-else it is held and acts as the test's next phase begins, so the test fails in that phase
-with pytest-timeout's own message: before the setup or the call runs, or after the
-teardown ran (its fixtures are still finalized; a teardown that hangs meanwhile is stopped
-by a timer armed again for the kill point). A timer that fires after the teardown began
-reporting is dropped (held for a test that has ended, it is let go as the next test's
-setup begins): pytest-timeout cancels its timer next. A hang
-in a reporting hook is not the test's, and is not stopped here.
+`pytest_timeout_set_timer` hook): inside a phase of the test (`plugin.phases.in_phase`:
+the frames show pytest's `CallInfo.from_call` calling the phase's hook) it acts at once;
+anywhere else it is held (`_Held`, registered only then) and acts as the test's next
+phase begins, so the test fails in that phase with pytest-timeout's own message: before
+the setup or the call runs, or after the teardown ran (its fixtures are still finalized;
+a teardown that hangs meanwhile is stopped by a timer armed again for the kill point). A
+timer that fires after the teardown began reporting is dropped (held for a test that has
+ended, it is let go as the teardown is logged, or as the next test's setup begins). A
+hang in a reporting hook is not the test's, and is not stopped here.
 
 A test with no `timeout` marker of its own (nearly all) gets no marker either: the plugin
 arms the SIGALRM timer at its kill point itself as its setup begins, with the deferring
-handler above, and disarms it when its teardown ends; when the timer fires inside a
-phase, pytest-timeout's own handler (`timeout_sigalrm`: the threads' stacks, then
-`Failed: Timeout >10.0s`) stops the test, as it would have. What pytest-timeout does per
-test for a marker (reading it twice, its two hooks, `signal.signal` through the enum
-wrappers) was a third of the plugin's cost per test (`benchmarks/bench_verdict.py`). The
-marker stays where pytest-timeout must read one: a test with its own `timeout` marker,
-the `thread` method, a `timeout` ini value or `PYTEST_TIMEOUT`, `timeout_func_only`, and
-a test run off the main thread (armed through pytest-timeout's documented
-`pytest_timeout_set_timer` hook, `thread` method).
+handler above (installed once: the next test's setup re-arms the timer, or cancels it
+where that test has no kill point; a timer that fires for no test is ignored); when the
+timer fires inside a phase, pytest-timeout's own handler (`timeout_sigalrm`: the
+threads' stacks, then `Failed: Timeout >10.0s`) stops the test, as it would have. What
+pytest-timeout does per test for a marker (reading it twice, its two hooks,
+`signal.signal` through the enum wrappers) was a third of the plugin's cost per test
+(`benchmarks/bench_verdict.py`). The marker stays where pytest-timeout must read one: a
+test with its own `timeout` marker, the `thread` method, a `timeout` ini value or
+`PYTEST_TIMEOUT`, `timeout_func_only`, and a test run off the main thread (armed through
+pytest-timeout's documented `pytest_timeout_set_timer` hook, `thread` method).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from typing import Any
 import pytest
 
 from test_policy_engine.plugin import leftovers
-from test_policy_engine.plugin.phases import Handler, Phases
+from test_policy_engine.plugin.phases import Handler, Phases, Summary, in_phase
 from test_policy_engine.plugin.timing import Run, wall_clock
 
 #: The C module that `signal` wraps (`signal` itself elsewhere): its getsignal and signal
@@ -50,6 +52,7 @@ from test_policy_engine.plugin.timing import Run, wall_clock
 _RAW: Any = sys.modules.get("_signal", signal)
 _SIGALRM = int(signal.SIGALRM)
 _ITIMER_REAL = int(signal.ITIMER_REAL)
+_NOTHING: Any = object()  # no handler replaced yet
 
 
 def _settings(item: pytest.Item, seconds: float, method: str) -> Any:
@@ -78,12 +81,17 @@ class KillPoint(Phases):
     """The per-test hooks (`plugin.phases`) with the kill point: used when pytest-timeout
     is loaded and SIGALRM exists."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, pluginmanager: pytest.PytestPluginManager,
+                 summary: Summary | None = None) -> None:
+        super().__init__(summary)
+        self.pluginmanager = pluginmanager
         self.seconds = 0.0  # the running test's kill point
         self.armed: pytest.Item | None = None  # the test whose timer the plugin armed
         self.threaded: pytest.Item | None = None  # ... through pytest-timeout's hook
-        self.previous: Any = 0  # the SIGALRM handler before `armed`'s (0: SIG_DFL)
+        #: SIGALRM's handler before the plugin installed its own, put back when the
+        #: session ends (`_disarm`).
+        self.installed: Any = _NOTHING
+        self.held: _Held | None = None  # a kill reached outside a phase, registered
         self.main = threading.main_thread().ident
         self.fire: Handler = self._fire  # bound once: installed for every test
 
@@ -95,41 +103,82 @@ class KillPoint(Phases):
                 item=item, settings=_settings(item, seconds, "thread"))
             self.threaded = item
             return
+        fire = self.fire
+        if _RAW.getsignal(_SIGALRM) is not fire:
+            previous = _RAW.signal(_SIGALRM, fire)
+            if self.installed is _NOTHING:
+                self.installed = previous
         self.armed = item
-        self.previous = _RAW.signal(_SIGALRM, self.fire)
-        _RAW.setitimer(_ITIMER_REAL, seconds)
+        self.pending = True
+        _RAW.setitimer(_ITIMER_REAL, seconds)  # replaces a timer still running
 
-    def _disarm(self) -> None:
-        item, self.armed = self.armed, None
-        if item is not None:
-            _RAW.setitimer(_ITIMER_REAL, 0)
-            previous, self.previous = self.previous, 0
-            _RAW.signal(_SIGALRM, previous if previous is not None else 0)
+    def _end(self, run: Run) -> None:
+        """The test's timer is left running: the next test's setup arms it again (or
+        cancels it), and a timer that fires for no test is ignored (`_fire`), which saves
+        two system calls a test."""
+        self.armed = None
+        if self.threaded is not None:
+            self._cancel_threaded()
+        if self.held is not None:  # reached while the teardown was reported: dropped
+            self.release()
+        if self.stopped is run.item:
+            self._stop_left_behind(run)
+
+    def _cancel(self) -> None:
+        self.pending = False
+        _RAW.setitimer(_ITIMER_REAL, 0)
+
+    def _cancel_threaded(self) -> None:
         threaded, self.threaded = self.threaded, None
         if threaded is not None:
             threaded.config.pluginmanager.hook.pytest_timeout_cancel_timer(item=threaded)
 
+    def _disarm(self) -> None:
+        """No timer of the plugin's runs any more, and SIGALRM's handler is what it was."""
+        self.armed = None
+        if self.pending:
+            self._cancel()
+        installed, self.installed = self.installed, _NOTHING
+        if installed is not _NOTHING and _RAW.getsignal(_SIGALRM) is self.fire:
+            _RAW.signal(_SIGALRM, installed if installed is not None else 0)
+        self._cancel_threaded()
+
     def _fire(self, signum: int, frame: FrameType | None) -> Any:
         """The plugin's own SIGALRM handler: pytest-timeout's, deferred outside a phase."""
         __tracebackhide__ = True
+        self.pending = False
         item = self.armed
-        if item is None:
+        if item is None:  # left running after its test (`_end`)
             return None
         handler = _stopper(item, self.seconds)
-        if self.in_phase:
+        if in_phase(frame):
             self.stopped = item
             return handler(signum, frame)
-        self.held = (item, handler)
+        self._hold(item, handler)
         return None
+
+    def _hold(self, item: pytest.Item, handler: Handler) -> None:
+        """A kill reached while pytest makes or logs a report: it acts as the test's next
+        phase begins (`_Held`, registered only now)."""
+        self.release()
+        self.held = _Held(self, item, handler)
+        self.pluginmanager.register(self.held, "test_policy_held_kill")
+
+    def release(self) -> None:
+        held, self.held = self.held, None
+        if held is not None and self.pluginmanager.is_registered(held):
+            self.pluginmanager.unregister(held)
 
     def pytest_sessionfinish(self) -> None:
         """A run cut short between a test's setup and its teardown (Ctrl-C, `Exit`)."""
         self._disarm()
+        self.release()
 
     @pytest.hookimpl(wrapper=True, optionalhook=True)
     def pytest_timeout_set_timer(self, item: pytest.Item, settings: Any
                                  ) -> Generator[None, object, object]:
         result = yield
+        self.pending = False  # pytest-timeout's timer replaced the plugin's
         self.seconds = float(getattr(settings, "timeout", 0) or 0)
         if threading.current_thread() is threading.main_thread():
             handler = _RAW.getsignal(_SIGALRM)
@@ -140,53 +189,72 @@ class KillPoint(Phases):
     def _wrap(self, item: pytest.Item, handler: Handler) -> Handler:
         def deferring(signum: int, frame: FrameType | None) -> Any:
             __tracebackhide__ = True
-            if self.in_phase:
+            if in_phase(frame):
                 self.stopped = item
                 return handler(signum, frame)
-            self.held = (item, handler)
+            self._hold(item, handler)
             return None
 
         return deferring
 
-    def _stop_left_behind(self) -> None:
+    def _stop_left_behind(self, run: Run) -> None:
         """After the teardown of a test the kill point stopped: what it left running."""
         self.stopped = None
-        run = self.run
         boot = leftovers.boot_clock()
-        if run is None or boot is None:
+        if boot is None:
             return
         offset = boot - wall_clock()  # the wall clock (monotonic) -> seconds since boot
         found = leftovers.stop_left_behind(run.start[2] + offset, run.kept or set())
         if found:
             run.leftovers = found
 
+
+class _Held:
+    """A kill reached outside the phases of `item` (while pytest made or logged a report),
+    registered until it acts or is dropped: it acts as the test's next phase begins, so
+    the test fails in that phase with pytest-timeout's own message (before the setup or
+    the call runs, or after the teardown ran: its fixtures are still finalized, and a
+    teardown that hangs meanwhile is stopped by a timer armed again for the kill point).
+    Held for a test that has ended, it is dropped as the next test's setup begins."""
+
+    def __init__(self, owner: KillPoint, item: pytest.Item, handler: Handler) -> None:
+        self.owner = owner
+        self.item = item
+        self.handler = handler
+
+    def _act(self, item: pytest.Item) -> None:
+        __tracebackhide__ = True
+        self.owner.release()
+        if item is self.item:
+            self.owner.stopped = item
+            self.handler(_SIGALRM, None)  # raises pytest-timeout's `Failed: Timeout`
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        __tracebackhide__ = True
+        self._act(item)
+        return (yield)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        __tracebackhide__ = True
+        self._act(item)
+        return (yield)
+
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None
                                 ) -> Generator[None, object, object]:
         __tracebackhide__ = True
-        self.in_phase = True
-        held, self.held = self.held, None
-        if held is None or held[0] is not item:
-            try:
-                return (yield)
-            finally:
-                self.in_phase = False
-                if self.armed is not None or self.threaded is not None:
-                    self._disarm()
-                if self.stopped is item:
-                    self._stop_left_behind()
-        if self.seconds > 0:
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)  # a hanging teardown
+        owner = self.owner
+        owner.release()
+        if item is not self.item:
+            return (yield)
+        if owner.seconds > 0:
+            signal.setitimer(signal.ITIMER_REAL, owner.seconds)  # a hanging teardown
         try:
             result = yield
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            self._disarm()
-            if self.stopped is item:
-                self._stop_left_behind()
-        try:
-            held[1](signal.SIGALRM, None)
-        finally:
-            self.in_phase = False
+            owner._disarm()
+        self.handler(_SIGALRM, None)
         return result
-

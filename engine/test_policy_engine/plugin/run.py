@@ -27,7 +27,7 @@ from test_policy_engine.plugin.cache import (
 )
 from test_policy_engine.plugin.parallel import Choice, Request, decide, grouping_ignored, safe_dist
 from test_policy_engine.plugin.summary import RunSummary, n_tests, strip_group_suffix
-from test_policy_engine.plugin.timing import VERDICT, Verdict
+from test_policy_engine.plugin.timing import VERDICT, Run, Verdict
 from test_policy_engine.policy.categories import Classifier
 from test_policy_engine.policy.discovery import Found
 from test_policy_engine.policy.enforcement import limits_fail
@@ -215,8 +215,10 @@ class Active:
             found = self.outcomes[key] = _Outcome(tuple(properties(resolution)), mark, verdict)
         return found
 
-    def summary_hooks(self) -> object:
-        return _SummaryHooks(self)
+    def summary_hooks(self, reports: bool) -> _SummaryHooks:
+        """The summary's hooks; `reports`: with its own `pytest_runtest_logreport`, else
+        the per-test hooks (`plugin.phases`) pass it each report (`_SummaryHooks.record`)."""
+        return _SummaryReports(self) if reports else _SummaryHooks(self)
 
     def for_workers(self) -> dict[str, object]:
         """What each pytest-xdist worker gets in its `workerinput` (`activate_worker`)."""
@@ -456,13 +458,28 @@ class _SummaryHooks:
         # one makes xdist stop the run anyway.
         self.collected = max(self.collected or 0, len(ids))
 
-    @pytest.hookimpl(tryfirst=True)  # before junitxml reads the teardown's properties
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+    def record(self, report: pytest.TestReport, nodeid: str) -> None:
+        """Every report (`nodeid`: its node id, read once), before junitxml reads the
+        teardown's properties."""
         when = report.when
         if not self.recorded and when == "teardown" and self.collected is not None:
             report.user_properties.append((COLLECTED_PROPERTY, str(self.collected)))
             self.recorded = True
-        self.summary.add(report.nodeid, report.user_properties, report.duration, when)
+        self.summary.add(nodeid, report.user_properties, report.duration, when)
+
+    def judged(self, report: pytest.TestReport, nodeid: str, run: Run,
+               estimate: str | None) -> None:
+        """The teardown report of a test judged in this process (`plugin.phases`), with
+        the durations of its earlier phases in `run`."""
+        if not self.recorded and self.collected is not None:
+            report.user_properties.append((COLLECTED_PROPERTY, str(self.collected)))
+            self.recorded = True
+        duration = run.durations + report.duration
+        if run.rare or estimate is None:
+            self.summary.add(nodeid, report.user_properties, duration)
+        else:
+            verdict = run.verdict
+            self.summary.judged(nodeid, verdict.category, verdict.limit, duration, estimate)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         lines = self.active.summary.lines(
@@ -474,3 +491,12 @@ class _SummaryHooks:
         for line in lines:
             terminalreporter.write_line(line)
 
+
+
+class _SummaryReports(_SummaryHooks):
+    """The summary's hooks, with a `pytest_runtest_logreport` of their own: where no
+    per-test hooks are registered (`--pdb`, `--trace`)."""
+
+    @pytest.hookimpl(tryfirst=True)  # before junitxml reads the teardown's properties
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.record(report, report.nodeid)

@@ -2,12 +2,15 @@
 per-test load figures: CPU time and time spent waiting for a CPU, read at the start
 of a test's setup and as each phase's report is made.
 
-- CPU: `time.thread_time()` (the test's thread) plus `resource.getrusage(
+- CPU: the test's thread's, from `/proc/thread-self/schedstat` (1st field, ns on a
+  CPU: the kernel brings it up to date at each scheduler tick, so it is exact to a
+  tick, 2 ms on the Linux measured), else `time.thread_time()`; plus `resource.getrusage(
   RUSAGE_CHILDREN)` (children the test waited for); `resource` is POSIX only.
-- wait: `/proc/thread-self/schedstat`, 2nd field (ns runnable but not running),
-  Linux only; 0 elsewhere. The file is opened once per thread and re-read with
-  `os.pread`, which the kernel regenerates at offset 0 (measured: 0.7 us a read,
-  0.6 us for getrusage + thread_time on a 2-CPU Linux machine).
+- wait: the same read's 2nd field (ns runnable but not running), Linux only; 0
+  elsewhere. The file is opened once per thread and re-read with `os.pread`, which the
+  kernel regenerates at offset 0. One read for both: each system call also costs the
+  code around it (measured in a run: two snapshots took 13 us a test with
+  `time.thread_time()` as well).
 - wall: `time.clock_gettime(CLOCK_MONOTONIC)` from the start of setup, not pytest's
   report durations: freezegun and time-machine replace `time.perf_counter` wherever it
   is bound, pytest's timing module included, so a clock frozen from setup to teardown made
@@ -27,9 +30,12 @@ import pytest
 from test_policy_engine.plugin.summary import strip_group_suffix
 from test_policy_engine.policy.enforcement import BASELINE_PROPERTY, REPORTED_PROPERTY, reported
 from test_policy_engine.policy.verdict import (
+    ESTIMATE_AT,
     Figures,
     children_queued,
     counted_wait,
+    figure_properties,
+    idle_estimate,
     is_over,
     message,
 )
@@ -62,13 +68,13 @@ class Run:
     by `plugin.phases`: a process runs one test at a time)."""
 
     item: pytest.Item
+    nodeid: str  # the item's (read once: a property that builds it on pytest 9)
     verdict: Verdict
     start: Snapshot  # at the start of the setup
     #: wall, CPU and wait of the setup of fixtures broader than the function in this
     #: test's setup (`plugin.fixtures`) and of the contention probe (`_contention`), left
     #: out of its verdict.
     broad: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    running: bool = False  # the call runs (a report made meanwhile is a subtest's)
     reported: bool = False  # a verdict line was already reported (not failed)
     failed: bool = False  # a phase failed
     #: The processes alive when the setup of a broad fixture during this test ended
@@ -79,6 +85,11 @@ class Run:
     leftovers: list[str] | None = None
     children: float = 0.0  # CPU time of the children it waited for, at `figures()`
     contention: float | None = None  # the machine's, once measured (`_contention`)
+    durations: float = 0.0  # pytest's durations of the phases reported so far
+    #: A property the run's summary reads from the report was written (a slow broad
+    #: fixture, processes left running, the baseline's word): `RunSummary.add`, not
+    #: `RunSummary.judged`.
+    rare: bool = False
 
     def figures(self) -> Figures:
         """The test's figures from the start of its setup to now."""
@@ -138,16 +149,17 @@ class Verdict:
     #: with no `timeout` marker; 0: a `timeout` marker (or nothing) stops the test.
     kill: float = 0.0
 
-    def judge(self, report: pytest.TestReport, run: Run) -> None:
+    def judge(self, report: pytest.TestReport, run: Run) -> str | None:
         """On each phase's report (made right after the phase). After the call, a passing
         test over its limit fails; on the teardown report the figures are written, and a
         test still passing but now over fails there. A test the baseline lists as known
         debt passes, with the line recorded; one it lists and that is within its limit is
-        recorded as fixed."""
+        recorded as fixed. Returns the estimate as written on the teardown report (None
+        on the others)."""
         when, outcome = report.when, report.outcome  # attributes (`.failed` is a property)
         if when == "setup":
             run.failed = outcome == "failed"
-            return
+            return None
         judged = not run.failed and outcome == "passed" and not hasattr(report, "wasxfail")
         if when == "call":
             # The estimate is never above the wall time: within the limit on the wall
@@ -157,19 +169,35 @@ class Verdict:
                 if is_over(self.limit, figures):
                     self._over(report, run, figures)
             run.failed = run.failed or report.outcome == "failed"
-            return
-        figures = run.figures()
-        if judged:
-            figures = run.corrected(figures, self.limit)
-        report.user_properties.extend(figures.properties())
+            return None
+        cpu, wait, now, children = snapshot()
+        start, broad = run.start, run.broad
+        run.children = children - start[3]
+        # (comparisons, not `max` calls: this runs for every test)
+        wall = now - start[2] - broad[0]
+        wall = wall if wall > 0 else 0.0
+        cpu -= start[0] + broad[1]
+        cpu = cpu if cpu > 0 else 0.0
+        wait -= start[1] + broad[2]
+        wait = wait if wait > 0 else 0.0
+        if not (judged and (wall > self.limit or self.debt is not None)):
+            # The common case, within the limit on the wall clock: no `Figures`.
+            written = figure_properties(wall, cpu, wait, idle_estimate(wall, cpu, wait))
+            report.user_properties += written
+            run.failed = run.failed or outcome == "failed"
+            return written[ESTIMATE_AT][1]
+        figures = run.corrected(Figures(wall, cpu, wait), self.limit)
+        written = figures.properties()
+        report.user_properties += written
         if judged:
             if is_over(self.limit, figures):
                 self._over(report, run, figures)
             elif (self.debt is not None and not run.reported
                   and self.debt.fixed(strip_group_suffix(report.nodeid), figures.estimate,
                                       self.limit)):
-                _record(run.item, report, BASELINE_PROPERTY, "fixed")
+                _record(run, report, BASELINE_PROPERTY, "fixed")
         run.failed = run.failed or report.outcome == "failed"
+        return written[ESTIMATE_AT][1]
 
     def _over(self, report: pytest.TestReport, run: Run, figures: Figures) -> None:
         """A passing test over its limit: fail it, or record the line."""
@@ -182,7 +210,7 @@ class Verdict:
                 run.reported = True
                 assert self.debt is not None
                 known = self.debt.known_line(figures.estimate, self.limit, standing[1])
-                _record(run.item, report, BASELINE_PROPERTY, "known")
+                _record(run, report, BASELINE_PROPERTY, "known")
                 report.sections.append(("test policy", known))
             return
         if standing is not None:
@@ -196,45 +224,45 @@ class Verdict:
             # No warning: under `filterwarnings = error` one raised in a report hook
             # is an INTERNALERROR. The line goes to the report and the JUnit instead.
             run.reported = True
-            _record(run.item, report, REPORTED_PROPERTY, reported(line))
+            _record(run, report, REPORTED_PROPERTY, reported(line))
             report.sections.append(("test policy", reported(line)))
 
 
-def _record(item: pytest.Item, report: pytest.TestReport, name: str, value: str) -> None:
+def _record(run: Run, report: pytest.TestReport, name: str, value: str) -> None:
     """A JUnit property, from any phase: junitxml writes the teardown report's, which
     pytest copies from the item's when it makes that report."""
+    run.rare = True
     if report.when == "teardown":
         report.user_properties.append((name, value))
     else:
-        item.user_properties.append((name, value))
+        run.item.user_properties.append((name, value))
 
 
 _fds: dict[int, int] = {}  # thread id -> open schedstat file (tests run on one thread)
 
 
+def _open_schedstat() -> int:
+    """This thread's `/proc/thread-self/schedstat`, opened once (-1: there is none)."""
+    try:
+        fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+    except OSError:
+        fd = -1
+    _fds[threading.get_ident()] = fd
+    return fd
+
+
 def _schedstat() -> list[bytes]:
     """This thread's `/proc/thread-self/schedstat` fields (ns on a CPU, ns waiting for
     one, time slices); [] where there is none."""
-    ident = threading.get_ident()
-    fd = _fds.get(ident)
+    fd = _fds.get(threading.get_ident())
     if fd is None:
-        try:
-            fd = _fds[ident] = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
-        except OSError:
-            fd = _fds[ident] = -1
+        fd = _open_schedstat()
     if fd < 0:
         return []
     try:
         return os.pread(fd, 128, 0).split()
     except OSError:
         return []
-
-
-def _wait() -> float:
-    try:
-        return int(_schedstat()[1]) / 1e9
-    except (IndexError, ValueError):
-        return 0.0
 
 
 #: How long `contention` spins (wall time): enough scheduler time slices (a few ms each)
@@ -261,9 +289,21 @@ def contention(seconds: float = PROBE_SECONDS) -> float:
 
 def snapshot() -> Snapshot:
     """(CPU time of this thread and its waited-for children, time waited for a CPU, the
-    wall clock, the children's part of the CPU time)."""
+    wall clock, the children's part of the CPU time). Where schedstat exists, one read
+    gives the thread's CPU time (1st field) and its wait (2nd); else `time.thread_time()`
+    and no wait."""
     children = _children_cpu()
-    return time.thread_time() + children, _wait(), wall_clock(), children
+    fd = _fds.get(threading.get_ident())
+    if fd is None:
+        fd = _open_schedstat()
+    if fd >= 0:
+        try:
+            fields = os.pread(fd, 128, 0).split()
+            return (int(fields[0]) / 1e9 + children, int(fields[1]) / 1e9, wall_clock(),
+                    children)
+        except (OSError, IndexError, ValueError):
+            pass
+    return time.thread_time() + children, 0.0, wall_clock(), children
 
 
 if hasattr(time, "clock_gettime") and hasattr(time, "CLOCK_MONOTONIC"):

@@ -82,3 +82,24 @@ def test_the_setup_and_call_durations_count_once_the_teardown_report_comes():
     result.add(nodeid, props("unit", "1"), 0.05, "teardown")
     assert "slowest 0.95 s" in result.lines(verbosity=0)[0]
     assert result.earlier == {}
+
+
+def test_a_test_judged_in_the_same_process_is_summed_as_its_reports_properties_would_be():
+    by_properties, by_figures = RunSummary(warn_ratio=0.8), RunSummary(warn_ratio=0.8)
+    nodeid = "tests/unit/test_a.py::test_x@db"
+    for when, phase_time in (("setup", 0.1), ("call", 0.7), ("teardown", 0.05)):
+        teardown = [("test_policy.estimate", "0.840")] if when == "teardown" else []
+        by_properties.add(nodeid, [*props("unit", "1"), *teardown], phase_time, when)
+    by_figures.judged(nodeid, "unit", 1.0, 0.1 + 0.7 + 0.05, "0.840")
+    assert by_figures.tests() == by_properties.tests()
+    assert by_figures.lines(verbosity=1) == by_properties.lines(verbosity=1)
+    assert by_figures.walls() == {"tests/unit/test_a.py::test_x": pytest.approx(0.85)}
+
+
+def test_a_test_reported_twice_keeps_its_first_limit_and_adds_up_its_time():
+    result = RunSummary(warn_ratio=0.8)
+    result.judged("t.py::test_a", "unit", 1.0, 0.5, "0.500")
+    result.judged("t.py::test_a", "slow", 30.0, 0.4, "0.400")
+    (test,) = result.tests().values()
+    assert (test.category, test.limit, test.wall, test.estimate) == ("unit", 1.0,
+                                                                     pytest.approx(0.9), 0.4)

@@ -7,8 +7,14 @@ from test_policy_engine.plugin.timing import Run, Verdict, snapshot
 from test_policy_engine.policy.verdict import Figures
 
 
+def _run() -> Run:
+    """A test's run started now, judged by a 0.1 s limit."""
+    item: pytest.Item = object()  # type: ignore[assignment]  # the figures never read it
+    return Run(item, "t.py::test", Verdict("unit", 0.1, "tests/**"), snapshot(), [0.0, 0.0, 0.0])
+
+
 def test_the_contention_probe_is_left_out_of_the_tests_own_figures():
-    run = Run(object(), Verdict("unit", 0.1, "tests/**"), snapshot(), [0.0, 0.0, 0.0])  # type: ignore[arg-type]
+    run = _run()
     run.children = 0.3  # as if the test had waited for children that used 0.3 s of CPU
     run.corrected(Figures(1.0, 0.3, 0.0), 0.1)  # spins for the probe (0.2 s)
     assert run.contention is not None
@@ -19,7 +25,7 @@ def test_the_contention_probe_is_left_out_of_the_tests_own_figures():
 
 
 def test_a_test_whose_children_used_no_cpu_is_not_probed():
-    run = Run(object(), Verdict("unit", 0.1, "tests/**"), snapshot(), [0.0, 0.0, 0.0])  # type: ignore[arg-type]
+    run = _run()
     figures = Figures(1.0, 0.0, 0.0)
     assert run.corrected(figures, 0.1) is figures
     assert run.contention is None
@@ -27,7 +33,7 @@ def test_a_test_whose_children_used_no_cpu_is_not_probed():
 
 
 def test_the_probe_runs_only_where_the_threads_wait_is_more_than_its_cpu_time_explains():
-    run = Run(object(), Verdict("unit", 0.1, "tests/**"), snapshot(), [0.0, 0.0, 0.0])  # type: ignore[arg-type]
+    run = _run()
     loaded = Figures(3.003, 0.311, 2.810)  # a CPU-bound test beside CPU hogs
     assert run.corrected(loaded, 0.5) == loaded
     assert run.contention is None
