@@ -135,15 +135,17 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(summary, "test_policy_summary")
     if not active.debugging:
         _register_phases(config, active, summary)
-    from test_policy_engine.guard.plugin import make_plugin  # the runtime guard (`forbid:`)
+    if any(c.forbid is not None and c.forbid.mode != "off"
+           for c in active.policy.categories.values()):
+        from test_policy_engine.guard.plugin import make_plugin  # the runtime guard
 
-    debt = active.debt
-    guard = make_plugin(active.policy, active.found.shown_as, config.rootpath,
-                        worker=workerinput is not None,
-                        known=None if debt is None else debt.guards,
-                        baseline="" if debt is None else debt.shown_as)
-    if guard is not None:
-        config.pluginmanager.register(guard, "test_policy_guard")
+        debt = active.debt
+        guard = make_plugin(active.policy, active.found.shown_as, config.rootpath,
+                            worker=workerinput is not None,
+                            known=None if debt is None else debt.guards,
+                            baseline="" if debt is None else debt.shown_as)
+        if guard is not None:
+            config.pluginmanager.register(guard, "test_policy_guard")
 
     from test_policy_engine.plugin import scheduling
 
