@@ -120,6 +120,9 @@ OWN_ALARM = """
     @pytest.mark.timeout(0)
     def test_without_a_limit_with_its_own_alarm():
         sleeps_with_its_own_alarm_handler()
+
+    def test_leaves_the_default_alarm_action_behind():
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)  # SIGALRM would end the process
 """
 
 
@@ -128,7 +131,16 @@ def test_the_timer_a_quick_test_left_running_never_fires_into_a_later_test(pytes
     # point) instead of each teardown cancelling it.
     write_policy(pytester, unit_limit=0.1, kill_after=3)
     pytester.makepyfile(**{"tests/unit/test_alarm": OWN_ALARM})
-    run(pytester).assert_outcomes(passed=4)
+    pytester.makeconftest("""
+        import time
+
+        def pytest_runtest_logfinish(nodeid):
+            if nodeid.endswith("behind"):
+                time.sleep(0.6)  # after its teardown: its timer (0.3 s) would fire here
+    """)
+    result = run(pytester)
+    result.assert_outcomes(passed=5)
+    assert result.ret == 0
 
 
 THREADED_RUNNER = """

@@ -115,8 +115,11 @@ class KillPoint(Phases):
     def _end(self, run: Run) -> None:
         """The test's timer is left running: the next test's setup arms it again (or
         cancels it), and a timer that fires for no test is ignored (`_fire`), which saves
-        two system calls a test."""
+        two system calls a test. Unless the test left another SIGALRM handler installed
+        (its own, or none): that one must not get the timer, which is cancelled."""
         self.armed = None
+        if self.pending and _RAW.getsignal(_SIGALRM) is not self.fire:
+            self._cancel()
         if self.threaded is not None:
             self._cancel_threaded()
         if self.held is not None:  # reached while the teardown was reported: dropped
