@@ -299,8 +299,9 @@ def snapshot() -> Snapshot:
     if fd >= 0:
         try:
             fields = os.pread(fd, 128, 0).split()
-            return (int(fields[0]) / 1e9 + children, int(fields[1]) / 1e9, wall_clock(),
-                    children)
+            ran = int(fields[0])
+            if ran:  # "0 0 0": a kernel that keeps no schedstat
+                return ran / 1e9 + children, int(fields[1]) / 1e9, wall_clock(), children
         except (OSError, IndexError, ValueError):
             pass
     return time.thread_time() + children, 0.0, wall_clock(), children

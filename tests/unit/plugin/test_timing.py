@@ -42,3 +42,24 @@ def test_the_probe_runs_only_where_the_threads_wait_is_more_than_its_cpu_time_ex
     assert run.contention is not None
     assert corrected.wait < 0.144
     assert corrected.estimate > 0.1
+
+
+def test_a_kernel_that_keeps_no_schedstat_gives_the_threads_cpu_clock_and_no_wait(
+        tmp_path, monkeypatch):
+    import os
+    import threading
+    import time
+
+    from test_policy_engine.plugin import timing
+
+    empty = tmp_path / "schedstat"
+    empty.write_text("0 0 0\n")  # what /proc/<pid>/schedstat says without sched_info
+    fd = os.open(empty, os.O_RDONLY)
+    try:
+        monkeypatch.setitem(timing._fds, threading.get_ident(), fd)
+        cpu, wait, _, children = snapshot()
+        assert wait == 0.0
+        assert cpu - children == pytest.approx(time.thread_time(), abs=0.05)
+        assert cpu > 0
+    finally:
+        os.close(fd)
