@@ -6,10 +6,10 @@ bar: <= 1.05).
 
 Both sides run `pytest -q -p no:randomly` serially (the policy says `parallel:
 enabled: false`) in a fresh process on the same generated project; runs alternate so
-that load from other processes on the machine hits both sides alike. The plugin side
-pays for everything it does per test: the injected `timeout` marker (pytest-timeout
-then arms a timer for every test), the JUnit properties, the load figures
-(`/proc/thread-self/schedstat`, getrusage, thread_time) and the verdict.
+that load from other processes on the machine hits both sides alike (and each pair's
+ratio is printed too: this machine's speed drifts between runs). The plugin side pays
+for everything it does per test: the kill timer it arms, the JUnit properties, the load
+figures (`/proc/thread-self/schedstat`, getrusage), the verdict and the summary.
 """
 
 from __future__ import annotations

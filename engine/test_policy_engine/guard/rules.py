@@ -106,13 +106,11 @@ class Rules:
 def rules_for(category: str, forbid: PluginForbid | None, hints: dict[str, str]
               ) -> Rules | None:
     """The rules of a category, None when it guards nothing."""
-    if forbid is None or forbid.mode == "off":
+    if forbid is None or not forbid.guards:
         return None
     kinds = frozenset(kind for kind, on in ((NETWORK, forbid.network),
                                             (SUBPROCESS, forbid.subprocess),
                                             (SLEEP, forbid.sleep)) if on)
-    if not kinds:
-        return None
     names: set[str] = set()
     networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
     for host in forbid.allow_hosts:

@@ -48,6 +48,11 @@ class PluginForbid:
     sleep: bool
     sleep_over: float
 
+    @property
+    def guards(self) -> bool:
+        """Whether it forbids anything: the runtime guard is loaded only then."""
+        return self.mode != "off" and (self.network or self.subprocess or self.sleep)
+
 
 @dataclass(frozen=True)
 class PluginCategory:

@@ -73,7 +73,6 @@ class BroadFixtures:
             broad[1] += max(cpu - cpu0, 0.0)
             broad[2] += max(wait - wait0, 0.0)
             if wall > self.warn_ratio * run.verdict.limit:
-                run.rare = True
                 run.item.user_properties.append(
                     (FIXTURE_PROPERTY, f"{fixturedef.scope} fixture {fixturedef.argname} "
                                        f"({self._where(fixturedef)}): {wall:.2f} s"))

@@ -135,8 +135,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(summary, "test_policy_summary")
     if not active.debugging:
         _register_phases(config, active, summary)
-    if any(c.forbid is not None and c.forbid.mode != "off"
-           for c in active.policy.categories.values()):
+    if any(c.forbid is not None and c.forbid.guards for c in active.policy.categories.values()):
         from test_policy_engine.guard.plugin import make_plugin  # the runtime guard
 
         debt = active.debt

@@ -153,19 +153,20 @@ class KillPoint(Phases):
         item = self.armed
         if item is None:  # left running after its test (`_end`)
             return None
-        handler = _stopper(item, self.seconds)
+        return self._act_or_hold(item, _stopper(item, self.seconds), signum, frame)
+
+    def _act_or_hold(self, item: pytest.Item, handler: Handler, signum: int,
+                     frame: FrameType | None) -> Any:
+        """Inside a phase of `item`, stop it now; else (pytest makes or logs a report)
+        the kill acts as the test's next phase begins (`_Held`, registered only now)."""
+        __tracebackhide__ = True
         if in_phase(frame):
             self.stopped = item
             return handler(signum, frame)
-        self._hold(item, handler)
-        return None
-
-    def _hold(self, item: pytest.Item, handler: Handler) -> None:
-        """A kill reached while pytest makes or logs a report: it acts as the test's next
-        phase begins (`_Held`, registered only now)."""
         self.release()
         self.held = _Held(self, item, handler)
         self.pluginmanager.register(self.held, "test_policy_held_kill")
+        return None
 
     def release(self) -> None:
         held, self.held = self.held, None
@@ -192,11 +193,7 @@ class KillPoint(Phases):
     def _wrap(self, item: pytest.Item, handler: Handler) -> Handler:
         def deferring(signum: int, frame: FrameType | None) -> Any:
             __tracebackhide__ = True
-            if in_phase(frame):
-                self.stopped = item
-                return handler(signum, frame)
-            self._hold(item, handler)
-            return None
+            return self._act_or_hold(item, handler, signum, frame)
 
         return deferring
 

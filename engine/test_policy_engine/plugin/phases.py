@@ -101,22 +101,18 @@ class Phases:
         summary = self.summary
         # A report logged while the test's call still runs (a subtest's, a subclass of
         # TestReport) is part of the test, judged with the whole of it.
-        if run is not None and nodeid == run.nodeid and (
-                type(report) is pytest.TestReport or not in_phase(sys._getframe())):
-            estimate = run.verdict.judge(report, run)
-            if report.when != "teardown":
-                if summary is not None:  # added up here, given to the summary at the end
-                    run.durations += report.duration
-                    return
-            else:
-                self._end(run)
-                self.run = None
-                if run.leftovers:  # in the JUnit and the summary
-                    run.rare = True
-                    report.user_properties.append((LEFTOVERS_PROPERTY,
-                                                   "; ".join(run.leftovers)))
-                if summary is not None:
-                    summary.judged(report, nodeid, run, estimate)
-                    return
+        if run is None or nodeid != run.nodeid or (
+                type(report) is not pytest.TestReport and in_phase(sys._getframe())):
+            if summary is not None:
+                summary.record(report, nodeid)
+            return
+        estimate = run.verdict.judge(report, run)
+        if report.when != "teardown":
+            run.durations += report.duration  # given to the summary with the teardown's
+            return
+        self._end(run)
+        self.run = None
+        if run.leftovers:  # in the JUnit and the summary
+            report.user_properties.append((LEFTOVERS_PROPERTY, "; ".join(run.leftovers)))
         if summary is not None:
-            summary.record(report, nodeid)
+            summary.judged(report, nodeid, run, estimate)

@@ -26,7 +26,12 @@ from test_policy_engine.plugin.cache import (
     to_json,
 )
 from test_policy_engine.plugin.parallel import Choice, Request, decide, grouping_ignored, safe_dist
-from test_policy_engine.plugin.summary import RunSummary, n_tests, strip_group_suffix
+from test_policy_engine.plugin.summary import (
+    RunSummary,
+    has_rare,
+    n_tests,
+    strip_group_suffix,
+)
 from test_policy_engine.plugin.timing import VERDICT, Run, Verdict
 from test_policy_engine.policy.categories import Classifier
 from test_policy_engine.policy.discovery import Found
@@ -470,24 +475,29 @@ class _SummaryHooks:
         """Every report (`nodeid`: its node id, read once), before junitxml reads the
         teardown's properties."""
         when = report.when
-        if not self.recorded and when == "teardown" and self.collected is not None:
-            report.user_properties.append((COLLECTED_PROPERTY, str(self.collected)))
-            self.recorded = True
+        if when == "teardown" and not self.recorded:
+            self._collected(report)
         self.summary.add(nodeid, report.user_properties, report.duration, when)
 
     def judged(self, report: pytest.TestReport, nodeid: str, run: Run,
                estimate: str | None) -> None:
         """The teardown report of a test judged in this process (`plugin.phases`), with
         the durations of its earlier phases in `run`."""
-        if not self.recorded and self.collected is not None:
-            report.user_properties.append((COLLECTED_PROPERTY, str(self.collected)))
-            self.recorded = True
+        if not self.recorded:
+            self._collected(report)
         duration = run.durations + report.duration
-        if run.rare or estimate is None:
-            self.summary.add(nodeid, report.user_properties, duration)
+        properties = report.user_properties
+        if estimate is None or has_rare(properties):
+            self.summary.add(nodeid, properties, duration)
         else:
             verdict = run.verdict
             self.summary.judged(nodeid, verdict.category, verdict.limit, duration, estimate)
+
+    def _collected(self, report: pytest.TestReport) -> None:
+        """How many tests the run collected, on the first teardown report."""
+        if self.collected is not None:
+            report.user_properties.append((COLLECTED_PROPERTY, str(self.collected)))
+            self.recorded = True
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         lines = self.active.summary.lines(

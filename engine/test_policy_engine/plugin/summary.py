@@ -39,6 +39,19 @@ def n_tests(count: int) -> str:
 _RARE = frozenset({FIXTURE_PROPERTY, LEFTOVERS_PROPERTY, BASELINE_PROPERTY})
 
 
+def has_rare(user_properties: Sequence[tuple[str, object]]) -> bool:
+    """Whether a report holds one of the properties only `RunSummary.add` reads (a slow
+    broad fixture, processes left running, the baseline's word), or an entry that is not
+    a (name, value) pair (which `add` skips)."""
+    try:
+        for name, _ in user_properties:
+            if name in _RARE:
+                return True
+    except (TypeError, ValueError):
+        return True
+    return False
+
+
 def _by_name(user_properties: Sequence[tuple[str, object]]) -> dict[object, object]:
     """A report's properties by name, the last value of one counting: in one pass in C
     (this runs for every test), or, where some entry is not a (hashable name, value)

@@ -86,19 +86,22 @@ class Run:
     children: float = 0.0  # CPU time of the children it waited for, at `figures()`
     contention: float | None = None  # the machine's, once measured (`_contention`)
     durations: float = 0.0  # pytest's durations of the phases reported so far
-    #: A property the run's summary reads from the report was written (a slow broad
-    #: fixture, processes left running, the baseline's word): `RunSummary.add`, not
-    #: `RunSummary.judged`.
-    rare: bool = False
 
     def figures(self) -> Figures:
         """The test's figures from the start of its setup to now."""
-        cpu, wait, wall, children = snapshot()
+        return Figures(*self.measured())
+
+    def measured(self) -> tuple[float, float, float]:
+        """(wall, CPU, wait) from the start of its setup to now, less what was left out
+        (`broad`), none below 0 (comparisons, not `max` calls: this runs for every test)."""
+        cpu, wait, now, children = snapshot()
         start, broad = self.start, self.broad
         self.children = children - start[3]
-        return Figures(max(wall - start[2] - broad[0], 0.0),
-                       max(cpu - start[0] - broad[1], 0.0),
-                       max(wait - start[1] - broad[2], 0.0))
+        wall = now - start[2] - broad[0]
+        cpu -= start[0] + broad[1]
+        wait -= start[1] + broad[2]
+        return (wall if wall > 0 else 0.0, cpu if cpu > 0 else 0.0,
+                wait if wait > 0 else 0.0)
 
     def corrected(self, figures: Figures, limit: float) -> Figures:
         """`figures` (from `figures()`) with their load corrections checked where they
@@ -170,16 +173,7 @@ class Verdict:
                     self._over(report, run, figures)
             run.failed = run.failed or report.outcome == "failed"
             return None
-        cpu, wait, now, children = snapshot()
-        start, broad = run.start, run.broad
-        run.children = children - start[3]
-        # (comparisons, not `max` calls: this runs for every test)
-        wall = now - start[2] - broad[0]
-        wall = wall if wall > 0 else 0.0
-        cpu -= start[0] + broad[1]
-        cpu = cpu if cpu > 0 else 0.0
-        wait -= start[1] + broad[2]
-        wait = wait if wait > 0 else 0.0
+        wall, cpu, wait = run.measured()
         if not (judged and (wall > self.limit or self.debt is not None)):
             # The common case, within the limit on the wall clock: no `Figures`.
             written = figure_properties(wall, cpu, wait, idle_estimate(wall, cpu, wait))
@@ -231,7 +225,6 @@ class Verdict:
 def _record(run: Run, report: pytest.TestReport, name: str, value: str) -> None:
     """A JUnit property, from any phase: junitxml writes the teardown report's, which
     pytest copies from the item's when it makes that report."""
-    run.rare = True
     if report.when == "teardown":
         report.user_properties.append((name, value))
     else:
@@ -241,22 +234,16 @@ def _record(run: Run, report: pytest.TestReport, name: str, value: str) -> None:
 _fds: dict[int, int] = {}  # thread id -> open schedstat file (tests run on one thread)
 
 
-def _open_schedstat() -> int:
-    """This thread's `/proc/thread-self/schedstat`, opened once (-1: there is none)."""
-    try:
-        fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
-    except OSError:
-        fd = -1
-    _fds[threading.get_ident()] = fd
-    return fd
-
-
 def _schedstat() -> list[bytes]:
     """This thread's `/proc/thread-self/schedstat` fields (ns on a CPU, ns waiting for
     one, time slices); [] where there is none."""
-    fd = _fds.get(threading.get_ident())
+    ident = threading.get_ident()
+    fd = _fds.get(ident)
     if fd is None:
-        fd = _open_schedstat()
+        try:
+            fd = _fds[ident] = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+        except OSError:
+            fd = _fds[ident] = -1
     if fd < 0:
         return []
     try:
@@ -293,17 +280,13 @@ def snapshot() -> Snapshot:
     gives the thread's CPU time (1st field) and its wait (2nd); else `time.thread_time()`
     and no wait."""
     children = _children_cpu()
-    fd = _fds.get(threading.get_ident())
-    if fd is None:
-        fd = _open_schedstat()
-    if fd >= 0:
-        try:
-            fields = os.pread(fd, 128, 0).split()
-            ran = int(fields[0])
-            if ran:  # "0 0 0": a kernel that keeps no schedstat
-                return ran / 1e9 + children, int(fields[1]) / 1e9, wall_clock(), children
-        except (OSError, IndexError, ValueError):
-            pass
+    fields = _schedstat()
+    try:
+        ran = int(fields[0])
+        if ran:  # "0 0 0": a kernel that keeps no schedstat
+            return ran / 1e9 + children, int(fields[1]) / 1e9, wall_clock(), children
+    except (IndexError, ValueError):
+        pass
     return time.thread_time() + children, 0.0, wall_clock(), children
 
 

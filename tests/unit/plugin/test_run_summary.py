@@ -103,3 +103,17 @@ def test_a_test_reported_twice_keeps_its_first_limit_and_adds_up_its_time():
     (test,) = result.tests().values()
     assert (test.category, test.limit, test.wall, test.estimate) == ("unit", 1.0,
                                                                      pytest.approx(0.9), 0.4)
+
+
+@pytest.mark.parametrize(("extra", "rare"), [
+    ([("test_policy.wall", "0.001"), ("test_policy.estimate", "0.001")], False),
+    ([("test_policy.fixture", "session fixture db (conftest.py:3): 2.00 s")], True),
+    ([("test_policy.leftovers", "pid 12 (python -m http.server)")], True),
+    ([("test_policy.baseline", "known")], True),
+    (["not a pair"], True),
+])
+def test_only_a_report_with_a_property_the_summary_reads_rarely_takes_the_full_path(
+        extra, rare):
+    from test_policy_engine.plugin.summary import has_rare
+
+    assert has_rare([*props("unit", "1"), *extra]) is rare
